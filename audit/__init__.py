@@ -1,0 +1,3 @@
+"""model-audit: efficiency audits of trained neural networks."""
+
+__version__ = "0.1.0"

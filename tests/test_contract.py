@@ -1,0 +1,75 @@
+"""One contract, run over every public estimator (in the manner of scikit-learn's estimator checks)."""
+
+import numpy as np
+import pytest
+import torch
+from reference_data import hypercube
+
+from audit import estimators as est
+
+ESTIMATORS = {
+    "twonn": est.twonn,
+    "mle": est.mle,
+    "local_id": est.local_id,
+    "gride": lambda X, **kw: est.gride(X, range_max=16, **kw),
+    "pca_id": est.pca_id,
+    "participation_ratio": est.participation_ratio,
+    "effective_rank": est.effective_rank,
+    "stable_rank": est.stable_rank,
+}
+
+
+@pytest.fixture(scope="module")
+def data():
+    return hypercube(600, 6, width=48, seed=11)
+
+
+@pytest.mark.parametrize("name", sorted(ESTIMATORS))
+def test_result_shape(name, data):
+    result = ESTIMATORS[name](data)
+    assert isinstance(result.value, float) and np.isfinite(result.value)
+    assert isinstance(result.method, str) and result.method
+    assert result.n_used and 0 < result.n_used <= data.shape[0]
+    assert result.ci_low <= result.value <= result.ci_high and 0 < result.ci_level < 1
+    with pytest.raises(AttributeError):
+        result.value = 0.0  # frozen
+    assert isinstance(result.to_dict(), dict)
+
+
+@pytest.mark.parametrize("name", sorted(ESTIMATORS))
+def test_deterministic_and_input_untouched(name, data):
+    copy = data.copy()
+    first, second = ESTIMATORS[name](data, seed=3), ESTIMATORS[name](data, seed=3)
+    np.testing.assert_array_equal(data, copy)
+    assert first.value == second.value and first.ci_low == second.ci_low and first.ci_high == second.ci_high
+
+
+@pytest.mark.parametrize("name", sorted(ESTIMATORS))
+def test_torch_tensor_gives_the_same_value(name, data):
+    assert ESTIMATORS[name](torch.from_numpy(data)).value == pytest.approx(ESTIMATORS[name](data).value, rel=1e-12)
+
+
+BAD_INPUTS = {
+    "nan": (lambda X: np.where(np.arange(X.size).reshape(X.shape) == 7, np.nan, X), "NaN"),
+    "inf": (lambda X: np.where(np.arange(X.size).reshape(X.shape) == 7, np.inf, X), "inf"),
+    "one-dimensional": (lambda X: X[:, 0], "2-D"),
+    "too few points": (lambda X: X[:2], "needs at least"),
+    "constant": (lambda X: np.ones_like(X), "constant"),
+    "text": (lambda X: np.full(X.shape, "a"), "real numbers"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ESTIMATORS))
+@pytest.mark.parametrize("problem", sorted(BAD_INPUTS))
+def test_bad_input_gives_a_clear_error(name, problem, data):
+    corrupt, message = BAD_INPUTS[problem]
+    with pytest.raises(est.EstimatorInputError, match=message):
+        ESTIMATORS[name](corrupt(data))
+
+
+@pytest.mark.parametrize("name", ["twonn", "mle", "local_id"])
+def test_bad_interval_options_are_rejected(name, data):
+    with pytest.raises(est.EstimatorInputError, match="ci_level"):
+        ESTIMATORS[name](data, ci_level=1.5)
+    with pytest.raises(est.EstimatorInputError, match="n_bootstrap"):
+        ESTIMATORS[name](data, n_bootstrap=-1)

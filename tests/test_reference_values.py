@@ -16,9 +16,9 @@ DADAPY = json.loads((Path(__file__).parent / "data" / "dadapy_twonn.json").read_
 
 
 def _skdim_benchmark_sets():
-    generator = skdim.datasets.BenchmarkManifolds(random_state=0)
+    all_sets = skdim.datasets.BenchmarkManifolds(random_state=0).generate("all", n=1500)
     for name in ("M1_Sphere", "M2_Affine_3to5", "M5b_Helix2d", "M7_Roll", "M9_Affine", "M10a_Cubic", "M12_Norm"):
-        yield name, generator.generate(name, n=1500)
+        yield name, all_sets[name]
 
 
 ALL_SETS = {name: make() for name, make in REFERENCE_SETS.items()} | dict(_skdim_benchmark_sets())

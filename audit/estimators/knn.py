@@ -125,7 +125,9 @@ def nearest_neighbors(
     else:
         roots, candidates = _search_torch(points.to(torch_device), sq_norms.to(torch_device), n_queries, keep, block_size)
     exact, neighbours = _select_exact(matrix, order[:n_queries], order[candidates], k)
-    failed = _uncertified(roots, sq_norms.numpy(), exact[:, -1], n_features)
+    failed = np.empty(0, dtype=np.int64)
+    if keep < n_points - 1:  # otherwise every point was a candidate: nothing to certify
+        failed = _uncertified(roots, sq_norms.numpy(), exact[:, -1], n_features)
     if failed.size:
         exact[failed], neighbours[failed] = _search_float64(matrix, order[failed], k)
     return Neighbors(

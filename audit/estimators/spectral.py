@@ -73,7 +73,7 @@ def stable_rank(X, *, center: bool = False, **options) -> SpectrumEstimate:
 
 def _spectral(X, statistic, name, center, reported, options) -> SpectrumEstimate:
     n_groups, ci_level, seed = _jackknife_options(**options)
-    matrix = as_matrix(X, min_points=2)
+    matrix = as_matrix(X, min_points=3)
     groups = _GroupMoments(matrix, n_groups, center, rng_from(seed))
     eigenvalues = groups.eigenvalues(np.ones(groups.n_groups))
     value = statistic(eigenvalues)
@@ -113,7 +113,7 @@ class _GroupMoments:
         n_points, n_features = matrix.shape
         self.center = center
         self.use_gram = n_points < n_features
-        self.n_groups = min(n_groups, n_points) if n_groups >= 2 else 1
+        self.n_groups = min(n_groups, n_points // 2) if n_groups >= 2 else 1  # >= 2 rows a group
         self.labels = rng.permutation(n_points) % self.n_groups
         labels = self.labels
         self.sizes = np.bincount(labels, minlength=self.n_groups).astype(np.float64)
@@ -136,7 +136,8 @@ class _GroupMoments:
                 mean = weights @ self.sums / total
                 scatter = scatter - total * np.outer(mean, mean)
         values = np.linalg.eigvalsh(scatter)[::-1]
-        return np.clip(values, 0.0, None)
+        # eigenvalues within rounding of zero are zero (else their square roots feed the entropy)
+        return np.where(values > values[0] * values.size * np.finfo(float).eps, values, 0.0)
 
     def _weighted_gram(self, weights):
         root = np.sqrt(weights)

@@ -1,9 +1,26 @@
 #!/usr/bin/env bash
-# Set up model-audit on a fresh machine: a virtual environment in .venv with the project and
-# its test dependencies. torch==2.13.0 goes first: it takes the local CPU wheel, where any other
-# torch requirement would pull gigabytes of CUDA packages.
+# Set up model-audit on a fresh machine:
+#  1. the Debian libraries WeasyPrint needs for the PDF report (pango, harfbuzz-subset, a font),
+#     and poppler-utils, whose pdftoppm the tests use to look at a rendered page;
+#  2. a virtual environment in .venv with the project and its test dependencies. torch==2.13.0
+#     goes first: it takes the local CPU wheel, where any other torch requirement would pull
+#     gigabytes of CUDA packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+DEBIAN_PACKAGES=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils)
+missing=()
+for package in "${DEBIAN_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "setup: installing Debian packages: ${missing[*]}" >&2
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
 python3 -m venv .venv
 .venv/bin/pip install -q --upgrade pip
 .venv/bin/pip install -q torch==2.13.0

@@ -1,0 +1,7 @@
+"""``python -m audit`` is ``model-audit``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

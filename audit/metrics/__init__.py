@@ -1,0 +1,38 @@
+"""Audit metrics: one module per metric, found through the registry.
+
+:func:`compute_layer` runs the selected metrics on one layer's activations; a metric whose
+estimator rejects the data (a constant layer, too few points) becomes a ``failed`` result
+with the reason, never NaN and never a crash of the whole audit.
+"""
+
+from __future__ import annotations
+
+from ..estimators import EstimatorInputError
+from ..results import MetricResult
+from ._base import LayerData
+from ._registry import MetricDef, registry
+
+__all__ = ["LayerData", "MetricDef", "registry", "compute_layer", "neighbors_needed", "ID_PREFERENCE"]
+
+# the metric whose value is "the layer's ID" (redundancy rate, accuracy per ID), first present wins
+ID_PREFERENCE = ("twonn", "mle", "gride", "local_id", "pca")
+
+
+def neighbors_needed(selected: dict) -> int:
+    """The largest neighbour count among the selected metrics (``{name: params}``)."""
+    metrics = registry()
+    return max((metrics[name].neighbors(params) for name, params in selected.items()), default=0)
+
+
+def compute_layer(layer: LayerData, selected: dict) -> dict[str, MetricResult]:
+    """Every selected metric (``{name: params}``) on ``layer``, in the given order."""
+    metrics = registry()
+    results = {}
+    for name, params in selected.items():
+        definition = metrics[name]
+        try:
+            results[name] = definition.compute(layer, params)
+        except EstimatorInputError as error:
+            results[name] = MetricResult(name=name, title=definition.title, value=None, method="",
+                                         status="failed", message=str(error))
+    return results

@@ -1,0 +1,204 @@
+"""Everything an audit measured, as frozen dataclasses; ``to_dict()`` is the audit.json layout.
+
+Renderers read an :class:`AuditResult` and nothing else. The JSON Schema in
+``audit/schema/audit.schema.json`` describes exactly what ``AuditResult.to_dict()`` returns;
+``SCHEMA_VERSION`` changes whenever that layout does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = "1.0"
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "AccuracyResult",
+    "AuditResult",
+    "EnvironmentInfo",
+    "FileDigest",
+    "LayerResult",
+    "MetricResult",
+    "ModelInfo",
+    "ProbeInfo",
+]
+
+
+@dataclass(frozen=True)
+class MetricResult:
+    """One metric on one layer.
+
+    ``status`` is ``"ok"`` or ``"failed"``; a failed metric has ``value`` None and says why in
+    ``message`` (a constant layer, too few points...): nothing silently becomes NaN.
+    ``details`` holds what the metric measured beyond its headline value (a spectrum, GRIDE's
+    scales, quantiles of local ID, estimates on nested subsets) as JSON-ready lists and numbers.
+    """
+
+    name: str
+    title: str
+    value: float | None
+    method: str
+    ci_low: float | None = None
+    ci_high: float | None = None
+    ci_level: float | None = None
+    ci_method: str | None = None
+    n_used: int | None = None
+    unit: str = ""
+    status: str = "ok"
+    message: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class LayerResult:
+    """One audited layer: its activation matrix's shape and every metric computed on it.
+
+    ``width`` is the number of features per point; ``n_points`` how many points entered the
+    metrics (after pooling and the per-layer cap); ``n_points_seen`` how many the probe produced.
+    ``redundancy_rate`` is ``1 - id / width`` with ``id`` the audit's primary ID metric
+    (``primary_id``), None when that metric failed.
+    """
+
+    name: str
+    module_type: str
+    width: int
+    n_points: int
+    n_points_seen: int
+    reduction: str
+    metrics: dict[str, MetricResult]
+    primary_id: str | None = None
+    is_output: bool = False
+
+    @property
+    def id_value(self) -> float | None:
+        metric = self.metrics.get(self.primary_id or "")
+        return metric.value if metric is not None and metric.ok else None
+
+    @property
+    def redundancy_rate(self) -> float | None:
+        value = self.id_value
+        return None if value is None else 1.0 - value / self.width
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "module_type": self.module_type,
+            "width": self.width,
+            "n_points": self.n_points,
+            "n_points_seen": self.n_points_seen,
+            "reduction": self.reduction,
+            "is_output": self.is_output,
+            "primary_id": self.primary_id,
+            "id": self.id_value,
+            "redundancy_rate": self.redundancy_rate,
+            "metrics": {name: metric.to_dict() for name, metric in self.metrics.items()},
+        }
+
+
+@dataclass(frozen=True)
+class FileDigest:
+    path: str
+    sha256: str
+    bytes: int
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    source: str
+    kind: str
+    files: tuple[FileDigest, ...]
+    n_parameters: int
+    module_type: str
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["files"] = [asdict(digest) for digest in self.files]
+        return out
+
+
+@dataclass(frozen=True)
+class ProbeInfo:
+    source: str
+    n_samples: int
+    n_features: int | None
+    has_labels: bool
+    n_classes: int | None
+    seed: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class EnvironmentInfo:
+    model_audit: str
+    python: str
+    platform: str
+    packages: dict[str, str]
+    torch_threads: int
+    device: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class AccuracyResult:
+    """The model's accuracy on the probe's labels, and accuracy per intrinsic dimension:
+    ``accuracy / id`` of the last hidden layer (the last audited layer before the output)."""
+
+    accuracy: float
+    n_samples: int
+    last_hidden_layer: str | None
+    last_hidden_id: float | None
+    accuracy_per_id: float | None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    title: str
+    spec_path: str
+    model: ModelInfo
+    probe: ProbeInfo
+    environment: EnvironmentInfo
+    layers: tuple[LayerResult, ...]
+    metric_names: tuple[str, ...]
+    primary_id: str | None
+    accuracy: AccuracyResult | None = None
+    warnings: tuple[str, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict)
+    created: str = ""
+
+    def layer(self, name: str) -> LayerResult:
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise KeyError(name)
+
+    def to_dict(self) -> dict:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "created": self.created,
+            "title": self.title,
+            "spec_path": self.spec_path,
+            "model": self.model.to_dict(),
+            "probe": self.probe.to_dict(),
+            "environment": self.environment.to_dict(),
+            "primary_id": self.primary_id,
+            "metric_names": list(self.metric_names),
+            "layers": [layer.to_dict() for layer in self.layers],
+            "accuracy": None if self.accuracy is None else self.accuracy.to_dict(),
+            "warnings": list(self.warnings),
+            "timings": dict(self.timings),
+        }

@@ -1,0 +1,143 @@
+"""Orchestration only: spec -> model and probe -> capture -> metrics -> AuditResult."""
+
+from __future__ import annotations
+
+import datetime
+import importlib.metadata
+import platform
+import time
+
+import numpy as np
+import torch
+
+from . import __version__
+from .capture import CaptureSettings, capture
+from .estimators.knn import resolve_device
+from .layers import available_layers, default_layers, select_layers
+from .metrics import ID_PREFERENCE, LayerData, compute_layer, neighbors_needed
+from .progress import Progress
+from .results import AccuracyResult, AuditResult, EnvironmentInfo, LayerResult
+from .sources import load_model, load_probe
+
+__all__ = ["run_audit", "resolve_layers"]
+
+_REPORTED_PACKAGES = ("torch", "numpy", "scipy", "scikit-learn", "numba", "safetensors", "pydantic",
+                      "jinja2", "matplotlib", "weasyprint")
+
+
+def run_audit(loaded, progress: Progress | None = None) -> AuditResult:
+    """Run the audit a validated :class:`~audit.spec.LoadedSpec` describes."""
+    progress = progress or Progress(quiet=True)
+    spec, timings, started = loaded.spec, {}, time.perf_counter()
+    progress.stage(f"loading model {spec.model.kind}")
+    model = load_model(loaded)
+    names = resolve_layers(loaded, model.module)
+    progress.stage(f"loading probe {spec.probe.source}")
+    probe = load_probe(loaded)
+    progress.stage(f"capturing {len(names)} layers on {probe.info.n_samples} samples")
+    tick = time.perf_counter()
+    captured = capture(model.module, probe.features, names, _settings(spec), model.input_dtype, progress)
+    timings["capture_s"] = time.perf_counter() - tick
+    tick = time.perf_counter()
+    layers = tuple(_layer_result(layer, spec, progress) for layer in captured.layers.values())
+    timings["metrics_s"] = time.perf_counter() - tick
+    timings["total_s"] = time.perf_counter() - started
+    primary = _primary_id(spec)
+    return AuditResult(
+        title=spec.output.title or f"{model.info.module_type} ({model.info.source})",
+        spec_path=str(loaded.path),
+        model=model.info,
+        probe=probe.info,
+        environment=_environment(spec),
+        layers=layers,
+        metric_names=tuple(spec.selected_metrics()),
+        primary_id=primary,
+        accuracy=_accuracy(captured.predictions, probe.labels, layers),
+        warnings=tuple(_warnings(layers)),
+        timings={key: round(value, 3) for key, value in timings.items()},
+        created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    )
+
+
+def resolve_layers(loaded, module) -> list[str]:
+    """The layer names the spec selects on this model (its errors name the spec's line)."""
+    hookable = loaded.spec.model.kind == "torch"
+    available = available_layers(module, hookable)
+    include = loaded.spec.layers.include or default_layers(module, hookable)
+
+    def fail(loc, message):
+        raise loaded.error(loc, message)
+
+    return select_layers(available, include, loaded.spec.layers.exclude, fail)
+
+
+def _settings(spec) -> CaptureSettings:
+    return CaptureSettings(max_points=spec.capture.max_points, conv=spec.capture.conv, sequence=spec.capture.sequence,
+                           batch_size=spec.probe.batch_size, seed=spec.seed)
+
+
+def _primary_id(spec) -> str | None:
+    selected = spec.selected_metrics()
+    return next((name for name in ID_PREFERENCE if name in selected), None)
+
+
+def _layer_result(layer, spec, progress) -> LayerResult:
+    matrix = layer.matrix
+    selected = spec.selected_metrics()
+    progress.stage(f"metrics on {layer.name}: {matrix.shape[0]} points x {matrix.shape[1]} features")
+    data = LayerData(layer.name, matrix, spec.seed, neighbors_needed(selected), spec.capture.knn_device)
+    return LayerResult(
+        name=layer.name,
+        module_type=layer.module_type,
+        width=int(matrix.shape[1]),
+        n_points=int(matrix.shape[0]),
+        n_points_seen=int(layer.n_seen),
+        reduction=layer.reduction,
+        metrics=compute_layer(data, selected),
+        primary_id=_primary_id(spec),
+        is_output=layer.is_output,
+    )
+
+
+def _accuracy(predictions, labels, layers) -> AccuracyResult | None:
+    if predictions is None or labels is None:
+        return None
+    accuracy = float(np.mean(predictions == labels))
+    hidden = [layer for layer in layers if not layer.is_output and layer.id_value is not None]
+    last = hidden[-1] if hidden else None
+    last_id = None if last is None else last.id_value
+    return AccuracyResult(
+        accuracy=accuracy,
+        n_samples=int(labels.size),
+        last_hidden_layer=None if last is None else last.name,
+        last_hidden_id=last_id,
+        accuracy_per_id=None if not last_id else accuracy / last_id,
+    )
+
+
+def _warnings(layers) -> list[str]:
+    found = []
+    for layer in layers:
+        for metric in layer.metrics.values():
+            if not metric.ok:
+                found.append(f"{layer.name}: {metric.title} could not be computed: {metric.message}")
+        if layer.n_points < layer.n_points_seen:
+            found.append(f"{layer.name}: {layer.n_points} of {layer.n_points_seen} points sampled (capture.max_points)")
+    return found
+
+
+def _environment(spec) -> EnvironmentInfo:
+    packages = {}
+    for name in _REPORTED_PACKAGES:
+        try:
+            packages[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return EnvironmentInfo(
+        model_audit=__version__,
+        python=platform.python_version(),
+        platform=platform.platform(),
+        packages=packages,
+        torch_threads=torch.get_num_threads(),
+        device=f"model on cpu; neighbour search on {resolve_device(spec.capture.knn_device).type}",
+    )

@@ -1,0 +1,133 @@
+"""Probe loaders: .npz/.npy arrays, CSV (feature columns and a label column), and built-in
+scikit-learn datasets. Features come back as a float array, labels (if any) as integers."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import SourceError
+from ..results import ProbeInfo
+
+__all__ = ["Probe", "load_probe"]
+
+
+@dataclass(frozen=True)
+class Probe:
+    features: np.ndarray
+    labels: np.ndarray | None
+    info: ProbeInfo
+
+
+def load_probe(loaded) -> Probe:
+    """The probe a :class:`~audit.spec.LoadedSpec` names, subsampled as it says."""
+    probe_spec = loaded.spec.probe
+    source = probe_spec.source
+    if source.startswith("sklearn:"):
+        features, labels = _builtin(source)
+    else:
+        path = loaded.resolve(source)
+        reader = {".npz": _read_npz, ".npy": _read_npy, ".csv": _read_csv}[path.suffix.lower()]
+        features, labels = reader(path, probe_spec)
+    features, labels = _checked(source, features, labels)
+    features, labels = _subsample(source, features, labels, probe_spec.n_samples, probe_spec.seed)
+    info = ProbeInfo(
+        source=source,
+        n_samples=int(features.shape[0]),
+        n_features=int(np.prod(features.shape[1:])) if features.ndim > 1 else 1,
+        has_labels=labels is not None,
+        n_classes=None if labels is None else int(np.unique(labels).size),
+        seed=probe_spec.seed,
+    )
+    return Probe(features, labels, info)
+
+
+def _builtin(source: str):
+    from sklearn import datasets
+
+    loader = getattr(datasets, f"load_{source.split(':', 1)[1]}")
+    bunch = loader()
+    return bunch.data.astype(np.float32), bunch.target.astype(np.int64)
+
+
+def _read_npz(path: Path, probe_spec):
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            names = list(archive.files)
+            feature_name = probe_spec.features or ("X" if "X" in names else (names[0] if len(names) == 1 else None))
+            if feature_name not in names:
+                raise SourceError(str(path), f"has arrays {names}; name the features with probe.features")
+            label_name = probe_spec.labels or ("y" if "y" in names else None)
+            if label_name is not None and label_name not in names:
+                raise SourceError(str(path), f"has no array {label_name!r} (it has {names})")
+            return archive[feature_name], None if label_name is None else archive[label_name]
+    except (OSError, ValueError) as error:
+        raise SourceError(str(path), f"cannot read as .npz: {error}") from None
+
+
+def _read_npy(path: Path, probe_spec):
+    try:
+        return np.load(path, allow_pickle=False), None
+    except (OSError, ValueError) as error:
+        raise SourceError(str(path), f"cannot read as .npy: {error}") from None
+
+
+def _read_csv(path: Path, probe_spec):
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+    except (OSError, UnicodeDecodeError) as error:
+        raise SourceError(str(path), f"cannot read: {error}") from None
+    if len(rows) < 2:
+        raise SourceError(str(path), "needs a header row and at least one data row")
+    header, body = rows[0], rows[1:]
+    label_column = probe_spec.labels
+    if label_column is not None and label_column not in header:
+        raise SourceError(str(path), f"has no column {label_column!r} (columns: {', '.join(header)})")
+    feature_columns = [i for i, name in enumerate(header) if name != label_column]
+    features = _numeric(path, body, feature_columns, header)
+    labels = None
+    if label_column is not None:
+        labels = np.array([row[header.index(label_column)] for row in body])
+    return features, labels
+
+
+def _numeric(path: Path, body, columns, header) -> np.ndarray:
+    out = np.empty((len(body), len(columns)), dtype=np.float32)
+    for r, row in enumerate(body):
+        if len(row) != len(header):
+            raise SourceError(f"{path}:{r + 2}", f"has {len(row)} fields; the header has {len(header)}")
+        for c, column in enumerate(columns):
+            try:
+                out[r, c] = float(row[column])
+            except ValueError:
+                raise SourceError(f"{path}:{r + 2}", f"column {header[column]!r} holds {row[column]!r}, not a number") from None
+    return out
+
+
+def _checked(source: str, features, labels):
+    features = np.asarray(features)
+    if features.ndim < 2 or features.shape[0] == 0:
+        raise SourceError(source, f"features must be an array of samples x features, got shape {features.shape}")
+    if not (np.issubdtype(features.dtype, np.number) or features.dtype == bool):
+        raise SourceError(source, f"features must be numeric, got dtype {features.dtype}")
+    if np.issubdtype(features.dtype, np.floating) and not np.isfinite(features).all():
+        raise SourceError(source, "features contain NaN or inf")
+    if labels is not None:
+        labels = np.asarray(labels).reshape(-1)
+        if labels.shape[0] != features.shape[0]:
+            raise SourceError(source, f"{labels.shape[0]} labels for {features.shape[0]} samples")
+        labels = np.unique(labels, return_inverse=True)[1].astype(np.int64) if labels.dtype.kind not in "iu" else labels.astype(np.int64)
+    return features, labels
+
+
+def _subsample(source, features, labels, n_samples, seed):
+    if n_samples is None or n_samples == features.shape[0]:
+        return features, labels
+    if n_samples > features.shape[0]:
+        raise SourceError(source, f"has {features.shape[0]} samples; probe.n_samples asks for {n_samples}")
+    chosen = np.sort(np.random.default_rng(seed).choice(features.shape[0], n_samples, replace=False))
+    return features[chosen], None if labels is None else labels[chosen]

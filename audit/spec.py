@@ -1,0 +1,294 @@
+"""The audit spec: YAML -> validated :class:`AuditSpec`, before any model is loaded.
+
+Every key is declared here (``extra="forbid"``: an unknown key is an error with a "did you
+mean"); the ``metrics`` section is built from the metric registry, so each metric validates its
+own options. Errors become :class:`~audit.errors.SpecError` naming ``file:line`` and the key
+path, e.g. ``audit.yaml:7: probe.n_samples: Input should be greater than or equal to 1``.
+Relative paths in the spec are relative to the spec file's folder.
+"""
+
+from __future__ import annotations
+
+import difflib
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
+
+from .errors import SpecError
+from .metrics import registry
+
+__all__ = ["AuditSpec", "LoadedSpec", "load_spec", "BUILTIN_PROBES", "MODEL_SUFFIXES", "PROBE_SUFFIXES"]
+
+BUILTIN_PROBES = ("sklearn:digits", "sklearn:iris", "sklearn:breast_cancer", "sklearn:wine")
+PROBE_SUFFIXES = (".npz", ".npy", ".csv")
+MODEL_SUFFIXES = {"weights": (".safetensors", ".pt", ".pth", ".bin"), "torchscript": (".pt", ".pth", ".ts", ".torchscript")}
+METRIC_ORDER = ("twonn", "mle", "local_id", "gride", "pca", "participation_ratio", "effective_rank",
+                "stable_rank", "sample_size")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TorchModel(_Strict):
+    """A PyTorch module built by a factory, with weights from a state dict."""
+
+    kind: Literal["torch"]
+    factory: str = Field(description="'package.module:callable' or 'path/to/file.py:callable' returning an nn.Module")
+    weights: str | None = Field(None, description=".safetensors, or a .pt/.pth state dict (loaded with weights_only=True)")
+    kwargs: dict[str, typing.Any] = Field(default_factory=dict, description="keyword arguments for the factory")
+    input_dtype: Literal["float32", "float64", "int64"] = Field("float32", description="dtype of the probe features fed to the model")
+
+    @field_validator("factory")
+    @classmethod
+    def _factory_form(cls, value: str) -> str:
+        target, _, attribute = value.rpartition(":")
+        if not target or not attribute.isidentifier():
+            raise ValueError(f"expected 'module:callable' or 'file.py:callable', got {value!r}")
+        return value
+
+
+class TorchScriptModel(_Strict):
+    """A TorchScript archive (``torch.jit.save``): code and weights in one file."""
+
+    kind: Literal["torchscript"]
+    path: str = Field(description="the TorchScript file")
+    input_dtype: Literal["float32", "float64", "int64"] = Field("float32", description="dtype of the probe features")
+
+
+ModelSpec = Annotated[Union[TorchModel, TorchScriptModel], Field(discriminator="kind")]
+
+
+class ProbeSpec(_Strict):
+    """The data the model runs on."""
+
+    source: str = Field(description="a .npz/.npy/.csv file, or a built-in: " + ", ".join(BUILTIN_PROBES))
+    features: str | None = Field(None, description=".npz: the array of features (default 'X', or the only array)")
+    labels: str | None = Field(None, description=".npz: the array of labels (default 'y' if present); .csv: the label column")
+    n_samples: int | None = Field(None, ge=1, description="use this many samples, chosen at random with `seed` (default: all)")
+    seed: int = Field(0, description="seed of the sample choice")
+    batch_size: int = Field(256, ge=1, description="samples per forward pass")
+
+    @field_validator("source")
+    @classmethod
+    def _known_source(cls, value: str) -> str:
+        if value.startswith("sklearn:"):
+            if value not in BUILTIN_PROBES:
+                raise ValueError(f"unknown built-in probe {value!r}{_did_you_mean(value, BUILTIN_PROBES)}")
+        elif Path(value).suffix.lower() not in PROBE_SUFFIXES:
+            raise ValueError(f"probe files must be {', '.join(PROBE_SUFFIXES)}, got {value!r}")
+        return value
+
+
+class LayersSpec(_Strict):
+    """Which modules' outputs are audited (glob patterns over module names)."""
+
+    include: list[str] | None = Field(None, description="patterns to audit; default: the main blocks and the output")
+    exclude: list[str] = Field(default_factory=list, description="patterns removed from the selection")
+
+
+class CaptureSpec(_Strict):
+    """How module outputs become (points x features) matrices."""
+
+    max_points: int = Field(5000, ge=10, description="per-layer cap on points, sampled with the audit's seed")
+    conv: Literal["mean", "positions", "flatten"] = Field(
+        "mean", description="(N, C, H, W) outputs: mean over positions, every position a point, or flattened")
+    sequence: Literal["mean", "tokens", "last"] = Field(
+        "mean", description="(N, T, C) outputs: mean over positions, every position a point, or the last position")
+    knn_device: str = Field("auto", description="device of the neighbour search: auto (GPU when torch sees one), cpu, cuda")
+
+
+class OutputSpec(_Strict):
+    dir: str = Field("audit-report", description="folder for audit.json, report.html, report.pdf (--out overrides)")
+    formats: list[Literal["json", "html", "pdf"]] = Field(["json", "html", "pdf"], min_length=1, description="which files to write")
+    title: str | None = Field(None, description="report title (default: from the model source)")
+
+
+def _metrics_model() -> type[BaseModel]:
+    """A model with one optional field per registered metric, holding its params."""
+    fields = {name: (definition.params | None, None) for name, definition in registry().items()}
+    model = create_model("MetricsSpec", __config__=ConfigDict(extra="forbid", frozen=True), **fields)
+    model.__doc__ = "Metrics to run and their options; omitted: every default metric with its defaults."
+    return model
+
+
+MetricsSpec = _metrics_model()
+
+
+class AuditSpec(_Strict):
+    model: ModelSpec
+    probe: ProbeSpec
+    layers: LayersSpec = Field(default_factory=LayersSpec)
+    capture: CaptureSpec = Field(default_factory=CaptureSpec)
+    metrics: MetricsSpec | None = None  # type: ignore[valid-type]
+    output: OutputSpec = Field(default_factory=OutputSpec)
+    seed: int = Field(0, description="seed of point sampling and bootstrap intervals")
+
+    @field_validator("metrics", mode="before")
+    @classmethod
+    def _listed_means_defaults(cls, value):
+        """``twonn:`` (null) or a list of names means "run it with default options"."""
+        if isinstance(value, list):
+            value = {name: {} for name in value}
+        if isinstance(value, dict):
+            value = {name: ({} if options is None else options) for name, options in value.items()}
+        return value
+
+    def selected_metrics(self) -> dict[str, BaseModel]:
+        """``{name: params}`` of the metrics to run, in the report's order."""
+        metrics = registry()
+        if self.metrics is None:
+            chosen = {name: definition.params() for name, definition in metrics.items() if definition.default}
+        else:
+            chosen = {name: params for name, params in self.metrics if params is not None}
+        rank = {name: i for i, name in enumerate(METRIC_ORDER)}
+        return dict(sorted(chosen.items(), key=lambda item: rank.get(item[0], len(rank))))
+
+
+@dataclass(frozen=True)
+class LoadedSpec:
+    """A validated spec with where it came from, so later errors can name a line."""
+
+    spec: AuditSpec
+    path: Path
+    root: yaml.Node
+
+    @property
+    def base(self) -> Path:
+        return self.path.parent
+
+    def resolve(self, relative: str) -> Path:
+        path = Path(relative).expanduser()
+        return path if path.is_absolute() else self.base / path
+
+    def error(self, loc: tuple, what: str) -> SpecError:
+        return SpecError(f"{self.path}:{_line_of(self.root, loc)}: {_key_path(loc)}", what)
+
+
+def load_spec(path) -> LoadedSpec:
+    """Read, parse and validate the spec at ``path``; raise SpecError on any problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise SpecError(str(path), f"cannot read the spec: {getattr(error, 'strerror', None) or error}") from None
+    root = _parse(path, text)
+    data = yaml.safe_load(text)
+    if not isinstance(data, dict):
+        raise SpecError(f"{path}:1", "the spec must be a mapping with keys model, probe, ... ")
+    try:
+        spec = AuditSpec.model_validate(data)
+    except ValidationError as error:
+        first = min(error.errors(), key=lambda e: e["type"] != "extra_forbidden")  # a typo explains "missing"
+        raise _spec_error(path, root, first, error.error_count()) from None
+    loaded = LoadedSpec(spec, path, root)
+    _check_files(loaded)
+    return loaded
+
+
+def _parse(path: Path, text: str) -> yaml.Node:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        problem = getattr(error, "problem", None) or str(error)
+        raise SpecError(f"{path}:{line}", f"malformed YAML: {problem}") from None
+    if root is None:
+        raise SpecError(f"{path}:1", "the spec is empty")
+    return root
+
+
+def _spec_error(path: Path, root: yaml.Node, error: dict, count: int) -> SpecError:
+    loc = _yaml_loc(error["loc"])
+    if error["type"] == "extra_forbidden":
+        what = f"unknown key {loc[-1]!r}{_did_you_mean(str(loc[-1]), _allowed_keys(error['loc'][:-1]))}"
+    elif error["type"] == "missing":
+        what = "required key is missing"
+    elif error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        loc = (*loc, "kind")
+        tag = error.get("ctx", {}).get("tag")
+        what = f"unknown kind {tag!r}; expected one of: torch, torchscript" if tag else "a 'kind' is required"
+    else:
+        what = error["msg"].removeprefix("Value error, ")
+    if count > 1:
+        what += f" (and {count - 1} more problem{'s' if count > 2 else ''})"
+    return SpecError(f"{path}:{_line_of(root, loc)}: {_key_path(loc)}", what)
+
+
+def _yaml_loc(loc: tuple) -> tuple:
+    """Pydantic's error location without its union tags (``model.torch.factory`` -> ``model.factory``)."""
+    tags = {"torch", "torchscript"}
+    return tuple(part for i, part in enumerate(loc) if not (i == 1 and loc[0] == "model" and part in tags))
+
+
+def _check_files(loaded: LoadedSpec) -> None:
+    """Files the spec names must exist (checked before anything is loaded)."""
+    spec = loaded.spec
+    named = [(("probe", "source"), spec.probe.source)] if not spec.probe.source.startswith("sklearn:") else []
+    if spec.model.kind == "torch":
+        target = spec.model.factory.rpartition(":")[0]
+        if target.endswith(".py"):
+            named.append((("model", "factory"), target))
+        if spec.model.weights:
+            named.append((("model", "weights"), spec.model.weights))
+    else:
+        named.append((("model", "path"), spec.model.path))
+    for loc, relative in named:
+        if not loaded.resolve(relative).is_file():
+            raise loaded.error(loc, f"file not found: {loaded.resolve(relative)}")
+
+
+def _line_of(root: yaml.Node, loc: tuple) -> int:
+    """1-based line of the deepest node of ``loc`` present in the YAML (a key's own line)."""
+    node, line = root, root.start_mark.line + 1
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next(((key, value) for key, value in node.value if key.value == str(part)), None)
+            if match is None:
+                break
+            line, node = match[0].start_mark.line + 1, match[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def _key_path(loc: tuple) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def _allowed_keys(raw_loc: tuple) -> list[str]:
+    """Field names of the model reached by walking pydantic's ``raw_loc`` (union tags included)
+    from AuditSpec, for "did you mean"."""
+    current: typing.Any = AuditSpec
+    for part in raw_loc:
+        if isinstance(current, list):  # a discriminated union: this part is the tag
+            current = next((m for m in current if m.model_fields["kind"].annotation == Literal[part]), None)
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)) or part not in current.model_fields:
+            return []
+        members = [a for a in _flatten(current.model_fields[part].annotation) if isinstance(a, type) and issubclass(a, BaseModel)]
+        current = members if len(members) > 1 else (members[0] if members else None)
+    return list(current.model_fields) if isinstance(current, type) and issubclass(current, BaseModel) else []
+
+
+def _flatten(annotation) -> list:
+    args = typing.get_args(annotation)
+    if not args:
+        return [annotation]
+    return [leaf for arg in args for leaf in _flatten(arg)]
+
+
+def _did_you_mean(word: str, choices) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else f"; expected one of: {', '.join(map(str, choices))}"

@@ -8,11 +8,21 @@ raises :class:`EstimatorInputError` (a ``ValueError``) naming the problem.
 kNN-based: :func:`twonn`, :func:`mle`, :func:`local_id`, :func:`gride`; they accept
 ``neighbors=`` from :func:`nearest_neighbors` so one exact search serves all of them, and
 :func:`knn_estimates` does exactly that. Spectral: :func:`pca_id`, :func:`participation_ratio`,
-:func:`effective_rank`, :func:`stable_rank`. Convergence: :func:`sample_size_sensitivity`.
+:func:`effective_rank`, :func:`stable_rank`. Attention heads: :func:`head_redundancy` (debiased linear CKA
+between heads, groups of near-duplicates), :func:`effective_heads`. Convergence: :func:`sample_size_sensitivity`.
 """
 
 from ._input import EstimatorInputError
 from .gride import gride
+from .heads import (
+    EffectiveHeads,
+    HeadRedundancy,
+    debiased_linear_cka,
+    effective_heads,
+    head_redundancy,
+    head_similarity,
+    redundant_groups,
+)
 from .knn import Neighbors, nearest_neighbors
 from .mle import local_id, mle
 from .results import Estimate, GrideResult, LocalIDResult, SensitivityResult, SpectrumEstimate
@@ -22,21 +32,28 @@ from .suite import knn_estimates
 from .twonn import twonn
 
 __all__ = [
+    "EffectiveHeads",
     "EstimatorInputError",
     "Estimate",
     "GrideResult",
+    "HeadRedundancy",
     "LocalIDResult",
     "Neighbors",
     "SensitivityResult",
     "SpectrumEstimate",
+    "debiased_linear_cka",
+    "effective_heads",
     "effective_rank",
     "gride",
+    "head_redundancy",
+    "head_similarity",
     "knn_estimates",
     "local_id",
     "mle",
     "nearest_neighbors",
     "participation_ratio",
     "pca_id",
+    "redundant_groups",
     "sample_size_sensitivity",
     "stable_rank",
     "twonn",

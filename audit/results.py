@@ -152,14 +152,21 @@ class EnvironmentInfo:
 
 @dataclass(frozen=True)
 class AccuracyResult:
-    """The model's accuracy on the probe's labels, and accuracy per intrinsic dimension:
-    ``accuracy / id`` of the last hidden layer (the last audited layer before the output)."""
+    """The model's accuracy on the probe's labels (with its interval), and accuracy per
+    intrinsic dimension: ``accuracy / id`` of the last hidden layer (the last audited layer
+    before the output), with conservative bounds from both intervals (see audit/accuracy.py)."""
 
     accuracy: float
     n_samples: int
+    ci_low: float
+    ci_high: float
+    ci_level: float
+    ci_method: str
     last_hidden_layer: str | None
     last_hidden_id: float | None
     accuracy_per_id: float | None
+    accuracy_per_id_low: float | None = None
+    accuracy_per_id_high: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -167,6 +174,9 @@ class AccuracyResult:
 
 @dataclass(frozen=True)
 class AuditResult:
+    """The whole audit. ``metric_info`` maps each metric name to its ``title``, ``kind`` (id,
+    rank, diagnostic) and ``description``, so a report can be rendered from the data alone."""
+
     title: str
     spec_path: str
     model: ModelInfo
@@ -175,6 +185,7 @@ class AuditResult:
     layers: tuple[LayerResult, ...]
     metric_names: tuple[str, ...]
     primary_id: str | None
+    metric_info: dict[str, dict[str, str]] = field(default_factory=dict)
     accuracy: AccuracyResult | None = None
     warnings: tuple[str, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
@@ -197,6 +208,7 @@ class AuditResult:
             "environment": self.environment.to_dict(),
             "primary_id": self.primary_id,
             "metric_names": list(self.metric_names),
+            "metric_info": {name: dict(info) for name, info in self.metric_info.items()},
             "layers": [layer.to_dict() for layer in self.layers],
             "accuracy": None if self.accuracy is None else self.accuracy.to_dict(),
             "warnings": list(self.warnings),

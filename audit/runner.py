@@ -7,16 +7,17 @@ import importlib.metadata
 import platform
 import time
 
-import numpy as np
 import torch
 
 from . import __version__
+from .batches import batches, n_batches
 from .capture import CaptureSettings, capture
 from .estimators.knn import resolve_device
 from .layers import available_layers, default_layers, select_layers
-from .metrics import ID_PREFERENCE, LayerData, compute_layer, neighbors_needed
+from .accuracy import accuracy_result
+from .metrics import ID_PREFERENCE, LayerData, compute_layer, neighbors_needed, registry
 from .progress import Progress
-from .results import AccuracyResult, AuditResult, EnvironmentInfo, LayerResult
+from .results import AuditResult, EnvironmentInfo, LayerResult
 from .sources import load_model, load_probe
 
 __all__ = ["run_audit", "resolve_layers"]
@@ -36,7 +37,9 @@ def run_audit(loaded, progress: Progress | None = None) -> AuditResult:
     probe = load_probe(loaded)
     progress.stage(f"capturing {len(names)} layers on {probe.info.n_samples} samples")
     tick = time.perf_counter()
-    captured = capture(model.module, probe.features, names, _settings(spec), model.input_dtype, progress)
+    stream = batches(probe.features, spec.probe.batch_size, dtype=model.input_dtype, tokenizer=model.tokenizer,
+                     max_length=model.max_length)
+    captured = capture(model.module, stream, names, _settings(spec), progress, n_batches(probe.features, spec.probe.batch_size))
     timings["capture_s"] = time.perf_counter() - tick
     tick = time.perf_counter()
     layers = tuple(_layer_result(layer, spec, progress) for layer in captured.layers.values())
@@ -52,7 +55,8 @@ def run_audit(loaded, progress: Progress | None = None) -> AuditResult:
         layers=layers,
         metric_names=tuple(spec.selected_metrics()),
         primary_id=primary,
-        accuracy=_accuracy(captured.predictions, probe.labels, layers),
+        metric_info=_metric_info(spec),
+        accuracy=accuracy_result(captured.predictions, probe.labels, layers),
         warnings=tuple(_warnings(layers)),
         timings={key: round(value, 3) for key, value in timings.items()},
         created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -61,7 +65,7 @@ def run_audit(loaded, progress: Progress | None = None) -> AuditResult:
 
 def resolve_layers(loaded, module) -> list[str]:
     """The layer names the spec selects on this model (its errors name the spec's line)."""
-    hookable = loaded.spec.model.kind == "torch"
+    hookable = loaded.spec.model.kind != "torchscript"
     available = available_layers(module, hookable)
     include = loaded.spec.layers.include or default_layers(module, hookable)
 
@@ -73,7 +77,7 @@ def resolve_layers(loaded, module) -> list[str]:
 
 def _settings(spec) -> CaptureSettings:
     return CaptureSettings(max_points=spec.capture.max_points, conv=spec.capture.conv, sequence=spec.capture.sequence,
-                           batch_size=spec.probe.batch_size, seed=spec.seed)
+                           overrides=tuple(spec.capture.overrides.items()), seed=spec.seed)
 
 
 def _primary_id(spec) -> str | None:
@@ -99,20 +103,10 @@ def _layer_result(layer, spec, progress) -> LayerResult:
     )
 
 
-def _accuracy(predictions, labels, layers) -> AccuracyResult | None:
-    if predictions is None or labels is None:
-        return None
-    accuracy = float(np.mean(predictions == labels))
-    hidden = [layer for layer in layers if not layer.is_output and layer.id_value is not None]
-    last = hidden[-1] if hidden else None
-    last_id = None if last is None else last.id_value
-    return AccuracyResult(
-        accuracy=accuracy,
-        n_samples=int(labels.size),
-        last_hidden_layer=None if last is None else last.name,
-        last_hidden_id=last_id,
-        accuracy_per_id=None if not last_id else accuracy / last_id,
-    )
+def _metric_info(spec) -> dict[str, dict[str, str]]:
+    metrics = registry()
+    return {name: {"title": metrics[name].title, "kind": metrics[name].kind, "description": metrics[name].description}
+            for name in spec.selected_metrics()}
 
 
 def _warnings(layers) -> list[str]:

@@ -1,0 +1,46 @@
+"""The report's figures: matplotlib drawings returned as inline SVG text.
+
+Every function takes plain numbers prepared by :mod:`audit.render.view` (lists of floats, None
+where a value is missing; :class:`Series`, :class:`Curve`, :class:`Spectrum`) and returns one
+``<svg>...</svg>`` string ready to be placed inside the HTML report: no XML prolog or DOCTYPE,
+no comments, no metadata block, no external namespace other than the SVG one, and element ids
+prefixed per figure so several figures can share one HTML document without clashing ids
+(:mod:`._svg`).
+
+One module per family of figures: :mod:`.layers` (one position per layer), :mod:`.spectra`
+(PCA spectra), :mod:`.curves` (one line per layer against a scale); their shared look is in
+:mod:`._style` and their shared drawing pieces in :mod:`._axes`.
+
+Figures are built with the object-oriented API (:class:`matplotlib.figure.Figure` rendered by
+the Agg/SVG canvases) rather than ``pyplot``: nothing touches pyplot's global figure registry,
+so there is nothing to close and no GUI backend is ever selected, whatever backend the calling
+process uses. Style settings live in a ``rc_context`` so the caller's rcParams are untouched.
+Text stays text (``svg.fonttype = "none"``): it is searchable and selectable in the HTML and
+the PDF, and the SVG is a third of the size of glyph outlines (WeasyPrint lays it out faster
+too). Its layout is measured with DejaVu Sans (matplotlib's bundled font) and the SVG names a
+sans-serif stack, so a viewer without DejaVu substitutes a close sans-serif. Axis labels avoid
+mathtext (log axes get plain-number formatters) so no math font is needed. ``svg.hashsalt``
+and a ``None`` date make the output byte-identical from run to run.
+"""
+
+from __future__ import annotations
+
+from ._data import Curve, Series, Spectrum
+from ._style import PAGE_WIDTH_IN
+from .curves import gride_curves, sample_size_curves
+from .layers import WIDTHS_IN_TICKS, layer_profile, width_usage
+from .spectra import pca_cumulative, pca_spectra
+
+__all__ = [
+    "Series",
+    "Curve",
+    "Spectrum",
+    "PAGE_WIDTH_IN",
+    "WIDTHS_IN_TICKS",
+    "width_usage",
+    "layer_profile",
+    "pca_spectra",
+    "pca_cumulative",
+    "gride_curves",
+    "sample_size_curves",
+]

@@ -1,0 +1,46 @@
+"""The top of the model the templates read: the report, its sections, and a labelled fact.
+
+Each section's own data (``SummaryView``, ``MetricsView``...) is defined next to its builder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from markupsafe import Markup
+
+__all__ = ["KEEP_ROWS", "Fact", "ReportView", "Section"]
+
+# tables of at most this many rows are kept on one page
+KEEP_ROWS = 14
+
+
+@dataclass(frozen=True)
+class Fact:
+    label: str
+    value: str | Markup
+    detail: str = ""
+    mono: bool = False
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str  # anchor and template name: templates/_<key>.html.j2
+    number: int
+    title: str
+    data: Any
+
+    @property
+    def template(self) -> str:
+        return f"_{self.key}.html.j2"
+
+
+@dataclass(frozen=True)
+class ReportView:
+    title: str
+    subtitle: str
+    created: str
+    facts: tuple[Fact, ...]
+    sections: tuple[Section, ...]
+    footer: str

@@ -1,0 +1,89 @@
+"""The summary's notes and warnings: accuracy and accuracy per ID, whether the estimates have
+settled at this probe size, and what could not be computed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from markupsafe import Markup
+
+from ...results import AccuracyResult, LayerResult, ProbeInfo
+from .context import SETTLED_CHANGE, ReportContext, ok_metric
+from .format import fmt_dim, fmt_int, fmt_level, fmt_number, fmt_pct, fmt_range, plural
+
+__all__ = ["accuracy_note", "settled_note", "warnings"]
+
+
+def accuracy_note(ctx: ReportContext) -> Markup:
+    accuracy = ctx.result.accuracy
+    if accuracy is None:
+        return _no_accuracy(ctx.result.probe)
+    interval = fmt_range(accuracy.ci_low, accuracy.ci_high, _pct1)
+    note = Markup("Accuracy on the probe's labels: <strong>{acc}</strong> ({level} {method} {interval}, "
+                  "n = {n}).").format(acc=_pct1(accuracy.accuracy), level=fmt_level(accuracy.ci_level),
+                                      method=accuracy.ci_method, interval=interval, n=fmt_int(accuracy.n_samples))
+    if accuracy.accuracy_per_id is None or accuracy.last_hidden_layer is None:
+        return note + Markup(" Accuracy per ID is not available: no hidden layer has an ID estimate.")
+    return note + _per_id_sentence(accuracy)
+
+
+def _pct1(value: float | None) -> str:
+    return fmt_pct(value, 1)
+
+
+def _no_accuracy(probe: ProbeInfo) -> Markup:
+    if not probe.has_labels:
+        return Markup("The probe has no labels, so accuracy and accuracy per ID are not reported.")
+    return Markup("Accuracy was not computed (the model's predictions could not be compared with the labels).")
+
+
+def _per_id_sentence(accuracy: AccuracyResult) -> Markup:
+    sentence = Markup(" Accuracy per ID of the last hidden layer <code>{name}</code> (ID {id}): "
+                      "<strong>{value}</strong>").format(name=accuracy.last_hidden_layer, id=fmt_dim(accuracy.last_hidden_id),
+                               value=fmt_number(accuracy.accuracy_per_id))
+    if accuracy.accuracy_per_id_low is not None and accuracy.accuracy_per_id_high is not None:
+        sentence += Markup(" (bounds {range} from the accuracy and ID intervals)").format(
+            range=fmt_range(accuracy.accuracy_per_id_low, accuracy.accuracy_per_id_high, fmt_number))
+    return sentence + Markup("; a higher value means the same accuracy from a more compact representation, "
+                             "comparable between models audited on the same probe.")
+
+
+def settled_note(ctx: ReportContext) -> Markup | None:
+    """Whether TwoNN has settled between the two largest nested subsets (the sample_size metric)."""
+    changes = [(layer, metric) for layer in ctx.result.layers if (metric := ok_metric(layer, "sample_size"))]
+    if not changes:
+        return None
+    moving = [layer for layer, metric in changes if metric.value > SETTLED_CHANGE]
+    largest, change = max(changes, key=lambda item: item[1].value)
+    section = ctx.section_number("sensitivity")
+    if not moving:
+        return Markup("Between the two largest nested subsets of the points, TwoNN changes by at most {change} "
+                      "(<code>{name}</code>), so the estimates look settled at this probe size "
+                      "(Section {section}).").format(change=fmt_pct(change.value), name=largest.name,
+                                                    section=section)
+    return Markup("TwoNN still changes by more than {threshold} between the two largest nested subsets of the "
+                  "points on {count} (up to {change}, on <code>{name}</code>): read those IDs as estimates at this "
+                  "probe size; more probe points would show whether they settle (Section {section})."
+                  ).format(threshold=fmt_pct(SETTLED_CHANGE), count=plural(len(moving), "layer"),
+                           change=fmt_pct(change.value), name=largest.name, section=section)
+
+
+def warnings(ctx: ReportContext) -> Iterator[str]:
+    """The audit's warnings (derived from the layers when the result carries none), then every
+    selected metric a layer has no result for."""
+    result = ctx.result
+    yield from result.warnings or _derived_warnings(result.layers)
+    for layer in result.layers:
+        missing = [ctx.infos[name].title for name in result.metric_names if name not in layer.metrics]
+        if missing:
+            yield f"{layer.name}: no result for {', '.join(missing)}"
+
+
+def _derived_warnings(layers: tuple[LayerResult, ...]) -> Iterator[str]:
+    """The warnings the runner writes, for a result assembled elsewhere."""
+    for layer in layers:
+        for metric in layer.metrics.values():
+            if not metric.ok:
+                yield f"{layer.name}: {metric.title} could not be computed: {metric.message}"
+        if layer.n_points < layer.n_points_seen:
+            yield f"{layer.name}: {layer.n_points:,} of {layer.n_points_seen:,} points sampled"

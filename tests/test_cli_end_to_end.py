@@ -1,0 +1,94 @@
+"""The CLI end to end on the digits example: all three files, the JSON valid against the
+shipped schema, the HTML naming every layer, the PDF's first page not blank, and the same
+metric values on a second run."""
+
+from __future__ import annotations
+
+import html.parser
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import numpy as np
+import pytest
+
+from audit.cli import main
+from audit.render.json_report import schema
+
+EXAMPLE_SPEC = Path(__file__).resolve().parents[1] / "examples" / "digits-mlp" / "audit.yaml"
+LAYERS = ["blocks.0.act", "blocks.1.act", "blocks.2.act", "head"]
+
+
+@pytest.fixture(scope="module")
+def audit_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("digits")
+    completed = subprocess.run(
+        [sys.executable, "-m", "audit", "run", str(EXAMPLE_SPEC), "--out", str(out)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "capturing 4 layers on 1797 samples" in completed.stderr  # progress goes to stderr
+    return out
+
+
+def test_writes_all_three_files_and_nothing_half_done(audit_dir):
+    assert sorted(p.name for p in audit_dir.iterdir()) == ["audit.json", "report.html", "report.pdf"]
+
+
+def test_json_is_valid_against_the_schema(audit_dir):
+    document = json.loads((audit_dir / "audit.json").read_text())
+    jsonschema.Draft202012Validator(schema()).validate(document)
+    assert [layer["name"] for layer in document["layers"]] == LAYERS
+    widths = {layer["name"]: layer["width"] for layer in document["layers"]}
+    assert widths == {"blocks.0.act": 128, "blocks.1.act": 64, "blocks.2.act": 32, "head": 10}
+    for layer in document["layers"]:
+        twonn = layer["metrics"]["twonn"]
+        assert twonn["ci_low"] <= twonn["value"] <= twonn["ci_high"]
+        assert layer["redundancy_rate"] == pytest.approx(1 - twonn["value"] / layer["width"])
+    accuracy = document["accuracy"]
+    assert accuracy["accuracy"] > 0.95  # trained on 80% of these digits, 0.975 on the held-out 20%
+    assert accuracy["last_hidden_layer"] == "blocks.2.act"
+    assert accuracy["accuracy_per_id"] == pytest.approx(accuracy["accuracy"] / accuracy["last_hidden_id"])
+    assert len(document["model"]["files"]) == 2 and document["model"]["n_parameters"] == 18986
+
+
+class _Text(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.text, self.tags = [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def test_html_names_every_layer_and_is_self_contained(audit_dir):
+    parser = _Text()
+    parser.feed((audit_dir / "report.html").read_text())
+    text = " ".join(parser.text)
+    for name in LAYERS:
+        assert name in text
+    assert "svg" in parser.tags and "script" not in parser.tags and "link" not in parser.tags
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils' pdftoppm is not installed")
+def test_pdf_first_page_is_not_blank(audit_dir, tmp_path):
+    import matplotlib.image
+
+    pdf = audit_dir / "report.pdf"
+    assert pdf.read_bytes().startswith(b"%PDF")
+    subprocess.run(["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")], check=True)
+    page = matplotlib.image.imread(next(tmp_path.glob("page*.png")))
+    assert page.std() > 0.05  # a white page has std 0
+
+
+def test_two_runs_give_identical_metric_values(audit_dir, tmp_path):
+    assert main(["run", str(EXAMPLE_SPEC), "--out", str(tmp_path), "--quiet"]) == 0
+    first, second = (json.loads((folder / "audit.json").read_text()) for folder in (audit_dir, tmp_path))
+    assert [layer["metrics"] for layer in first["layers"]] == [layer["metrics"] for layer in second["layers"]]
+    assert first["accuracy"] == second["accuracy"]

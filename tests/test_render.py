@@ -1,0 +1,269 @@
+"""The HTML and PDF reports, rendered from the real digits-MLP audit."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from audit.render import html, pdf, plots, view, write_reports
+from audit.results import MetricResult
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = ROOT / "examples" / "digits-mlp" / "audit.yaml"
+SVG_NAMESPACE = 'xmlns="http://www.w3.org/2000/svg"'
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
+@pytest.fixture(scope="module")
+def result():
+    from audit.runner import run_audit
+    from audit.spec import load_spec
+
+    return run_audit(load_spec(SPEC))
+
+
+@pytest.fixture(scope="module")
+def html_text(result):
+    return html.render(result)
+
+
+@pytest.fixture(scope="module")
+def pdf_bytes(result, html_text):
+    return pdf.render(result, html_text)
+
+
+class _Document(HTMLParser):
+    """Collects the text, the tags and their URL-bearing attributes; checks that tags nest."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack, self.text, self.tags, self.urls, self.errors = [], [], [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.urls.extend(value for name, value in attrs if name in ("href", "src", "xlink:href", "action") and value)
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        self.tags.append(tag)
+        self.urls.extend(value for name, value in attrs if name in ("href", "src", "xlink:href") and value)
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes <{self.stack[-1] if self.stack else None}>")
+            return
+        self.stack.pop()
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def parse(text: str) -> _Document:
+    document = _Document()
+    document.feed(text)
+    document.close()
+    return document
+
+
+def text_of(text: str) -> str:
+    """The visible text of an HTML page, whitespace collapsed (``<wbr>`` splits no words)."""
+    return " ".join("".join(parse(text).text).split())
+
+
+def with_layer(result, index, **changes):
+    layers = list(result.layers)
+    layers[index] = dataclasses.replace(layers[index], **changes)
+    return dataclasses.replace(result, layers=tuple(layers))
+
+
+# ---------------------------------------------------------------------------------------------
+# HTML
+
+
+def test_html_parses_and_names_every_layer(result, html_text):
+    document = parse(html_text)
+    assert not document.errors, document.errors[:5]
+    assert not document.stack, f"unclosed tags: {document.stack}"
+    visible = " ".join("".join(document.text).split())
+    for layer in result.layers:
+        assert layer.name in visible
+    assert result.title in visible
+    assert html_text.lstrip().startswith("<!DOCTYPE html>")
+
+
+def test_html_is_self_contained(html_text):
+    without_namespace = html_text.replace(SVG_NAMESPACE, "")
+    assert not re.search(r"https?://", without_namespace), re.findall(r".{40}https?://.{40}", without_namespace)[:3]
+    document = parse(html_text)
+    assert all(url.startswith("#") for url in document.urls), [u for u in document.urls if not u.startswith("#")][:5]
+    for tag in ("script", "link", "iframe", "object", "embed", "img"):
+        assert tag not in document.tags, tag
+    assert "@import" not in html_text and "@font-face" not in html_text
+    assert not re.search(r"url\((?!#)", html_text)
+
+
+def test_html_has_inline_svg_figures_in_order(html_text):
+    assert html_text.count("<svg") >= 5
+    assert "<?xml" not in html_text and "<!DOCTYPE svg" not in html_text
+    visible = text_of(html_text)
+    headings = ["Executive summary", "Intrinsic dimension across layers", "PCA spectra",
+                "Every metric, layer by layer", "Sample-size sensitivity", "Environment and provenance"]
+    positions = [visible.index(f"{number} {heading}") for number, heading in enumerate(headings, 1)]
+    assert positions == sorted(positions)
+    for number in range(1, 6):
+        assert f"Figure {number}." in visible
+    # svg ids are unique across the figures that share the page
+    ids = re.findall(r'\bid="([^"]+)"', html_text)
+    assert len(ids) == len(set(ids))
+
+
+def test_html_reports_numbers_with_uncertainty_and_method(result, html_text):
+    visible = text_of(html_text)
+    layer = result.layers[0]
+    twonn = layer.metrics["twonn"]
+    assert f"uses about {twonn.value:.1f} of its {layer.width} dimensions" in visible
+    assert f"[{twonn.ci_low:.1f}, {twonn.ci_high:.1f}]" in visible
+    assert twonn.method in visible and twonn.ci_method in visible
+    assert f"{result.probe.n_samples:,}" in visible
+    assert f"{result.model.n_parameters:,}" in visible
+    assert result.model.files[0].sha256[:12] in visible and result.model.files[0].sha256 in visible
+    assert result.environment.python in visible
+    assert f"{result.accuracy.accuracy:.1%}" in visible
+    assert "Wilson" in visible
+
+
+def test_layer_names_are_escaped(result):
+    evil = "<script>alert(1)</script>"
+    odd = "encoder.layers.11.self_attn.$\\frac{1}{0}$.out_proj_with_a_very_long_name"  # mathtext, long
+    hostile = with_layer(with_layer(result, 0, name=evil), 1, name=odd)
+    hostile = dataclasses.replace(hostile, title='Audit <img src=x onerror="alert(2)">')
+    text = html.render(hostile)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert "<script" not in text.lower()
+    assert "<img" not in text.lower()
+    visible = text_of(text)
+    assert evil in visible and odd in visible
+
+
+def test_failed_metric_renders_its_message(result):
+    message = "all 1797 points are identical: no distances to measure"
+    failed = MetricResult(name="twonn", title="TwoNN ID", value=None, method="", status="failed", message=message)
+    layer = result.layers[1]
+    broken = with_layer(result, 1, metrics={**layer.metrics, "twonn": failed})
+    visible = text_of(html.render(broken))
+    assert f"{layer.name}, TwoNN ID: {message}" in visible  # the footnote of the value tables
+    assert "not computed" in visible
+    assert f"{layer.name}: TwoNN ID could not be computed" in visible  # the warnings list
+
+
+def test_absent_metrics_still_render(result):
+    kept = ("mle", "effective_rank")
+    layers = tuple(dataclasses.replace(layer, metrics={k: v for k, v in layer.metrics.items() if k in kept},
+                                       primary_id="mle") for layer in result.layers)
+    # one layer lacks a selected metric altogether
+    layers = (dataclasses.replace(layers[0], metrics={"effective_rank": layers[0].metrics["effective_rank"]}),) + layers[1:]
+    slim = dataclasses.replace(result, layers=layers, metric_names=kept, primary_id="mle", accuracy=None, warnings=())
+    visible = text_of(html.render(slim))
+    assert "no result for this layer" in visible
+    assert "Not computed: the spec did not select the pca metric." in visible
+    assert "Not computed: the spec did not select the sample_size metric." in visible
+    assert "Accuracy was not computed" in visible
+
+
+def test_no_id_metric_at_all(result):
+    layers = tuple(dataclasses.replace(layer, metrics={"stable_rank": layer.metrics["stable_rank"]}, primary_id=None)
+                   for layer in result.layers)
+    bare = dataclasses.replace(result, layers=layers, metric_names=("stable_rank",), primary_id=None,
+                               accuracy=None, warnings=())
+    document = parse(html.render(bare))
+    assert not document.errors
+    assert "No intrinsic-dimension metric" in " ".join("".join(document.text).split())
+
+
+def test_metric_missing_from_metric_info_still_renders(result):
+    """A metric the result's metric_info does not describe renders with fallback metadata."""
+    info = {name: meta for name, meta in result.metric_info.items() if name != "stable_rank"}
+    partial = dataclasses.replace(result, metric_info=info)
+    text = html.render(partial)
+    assert not parse(text).errors
+    visible = text_of(text)
+    assert "Spectral ranks and diagnostics" in visible
+    assert result.layers[0].metrics["stable_rank"].title in visible
+    assert result.metric_info["stable_rank"]["description"] not in visible
+    built = view.build(dataclasses.replace(result, metric_info={}))
+    assert built.sections[0].data.id_header.startswith(result.layers[0].metrics["twonn"].title)
+
+
+def test_write_reports_html(result, tmp_path):
+    written = write_reports(result, tmp_path, {"html"})
+    assert written["html"].read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]  # no temporary file left behind
+
+
+# ---------------------------------------------------------------------------------------------
+# figures and formatting
+
+
+def test_figures_are_deterministic_and_clean():
+    args = (["a", "b"], [0.1, 0.5], [0.05, 0.4], [0.15, 0.6], ["1 of 10", "5 of 10"], [False, True])
+    first, second = plots.width_usage(*args), plots.width_usage(*args)
+    assert first == second
+    assert first.startswith("<svg ") and first.endswith("</svg>")
+    assert "<!--" not in first and "<metadata" not in first and "xlink" not in first
+    assert re.findall(r"https?://[^\"]*", first) == ["http://www.w3.org/2000/svg"]
+
+
+def test_number_formatting():
+    assert view.fmt_dim(8.23246) == "8.2"
+    assert view.fmt_dim(21.0) == "21"
+    assert view.fmt_dim(None) == "\u2014"
+    assert view.fmt_int(1797) == "1,797"
+    assert view.fmt_pct(0.93568) == "94%"
+    assert view.fmt_pct(0.0229) == "2.3%"
+    assert view.fmt_interval(7.806, 8.689) == "[7.8, 8.7]"
+    assert view.fmt_interval(1.0, float("inf")) == "[1, \u221e]"
+    assert str(view.breakable("<a>.b")) == "&lt;a&gt;.<wbr>b"
+
+
+# ---------------------------------------------------------------------------------------------
+# PDF
+
+
+def test_pdf_is_a_multipage_a4_document(result, html_text, pdf_bytes, tmp_path):
+    assert pdf_bytes.startswith(b"%PDF")
+    if shutil.which("pdfinfo"):
+        info = subprocess.run(["pdfinfo", "-"], input=pdf_bytes, capture_output=True, check=True).stdout.decode()
+        pages = int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))
+        assert "595.2" in info and "841.8" in info  # A4 in points
+    else:
+        pages = len(pdf.layout(result, html_text).pages)
+    assert pages >= 2
+    if shutil.which("pdftotext"):
+        path = tmp_path / "report.pdf"
+        path.write_bytes(pdf_bytes)
+        first = subprocess.run(["pdftotext", "-f", "1", "-l", "1", str(path), "-"], capture_output=True,
+                               check=True).stdout.decode()
+        assert f"page 1 of {pages}" in first
+        assert "Executive summary" in first
+
+
+def test_pdf_first_page_is_not_blank(pdf_bytes, tmp_path):
+    if not shutil.which("pdftoppm"):
+        pytest.skip("pdftoppm (poppler-utils) is not installed")
+    from matplotlib import image
+
+    path = tmp_path / "report.pdf"
+    path.write_bytes(pdf_bytes)
+    subprocess.run(["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1", "-singlefile", str(path),
+                    str(tmp_path / "page")], check=True)
+    pixels = image.imread(str(tmp_path / "page.png"))
+    assert pixels.shape[0] > pixels.shape[1]  # portrait
+    assert float(np.std(pixels[..., :3])) > 0.05

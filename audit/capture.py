@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,6 +28,8 @@ from .layers import OUTPUT
 
 __all__ = ["CaptureSettings", "LayerCapture", "Captured", "capture"]
 
+_POSITION_STRIDE = 1 << 32  # order key: sample * stride + position
+
 _CHANNEL_FIRST_1D = (torch.nn.Conv1d, torch.nn.BatchNorm1d, torch.nn.MaxPool1d, torch.nn.AvgPool1d,
                      torch.nn.AdaptiveAvgPool1d, torch.nn.AdaptiveMaxPool1d, torch.nn.InstanceNorm1d)
 
@@ -36,8 +39,14 @@ class CaptureSettings:
     max_points: int = 5000
     conv: str = "mean"
     sequence: str = "mean"
-    batch_size: int = 256
+    overrides: tuple[tuple[str, str], ...] = ()  # (glob, reduction), first match wins
     seed: int = 0
+
+    def reduction_for(self, name: str, channel_first: bool) -> str:
+        for pattern, mode in self.overrides:
+            if fnmatch.fnmatchcase(name, pattern):
+                return mode
+        return self.conv if channel_first else self.sequence
 
 
 @dataclass
@@ -79,28 +88,27 @@ class Captured:
     n_samples: int
 
 
-def capture(module: torch.nn.Module, features: np.ndarray, layer_names: list[str], settings: CaptureSettings,
-            input_dtype=torch.float32, progress=None) -> Captured:
-    """Run ``module`` over ``features`` in batches; return every selected layer's points."""
+def capture(module: torch.nn.Module, batch_stream, layer_names: list[str], settings: CaptureSettings,
+            progress=None, n_batches: int | None = None) -> Captured:
+    """Run ``module`` over ``batch_stream`` (:class:`~audit.batches.Batch` objects); return every
+    selected layer's points and the model's predictions (argmax of a 2-D output)."""
     modules = dict(module.named_modules())
     layers = {name: LayerCapture(name, _type_name(modules.get(name), name), settings.max_points) for name in layer_names}
     outputs: dict[str, torch.Tensor] = {}
     handles = [modules[name].register_forward_hook(_recorder(name, outputs)) for name in layer_names if name != OUTPUT]
-    predictions = []
-    n = features.shape[0]
-    bar = progress.bar((n + settings.batch_size - 1) // settings.batch_size, "capture") if progress else None
+    predictions, n_samples = [], 0
+    bar = progress.bar(n_batches, "capture") if progress and n_batches else None
     try:
         module.eval()
         with torch.inference_mode():
-            for start in range(0, n, settings.batch_size):
-                batch = torch.as_tensor(features[start : start + settings.batch_size]).to(input_dtype)
-                result = _run(module, batch)
-                outputs[OUTPUT] = _first_tensor(result)
+            for batch in batch_stream:
+                outputs[OUTPUT] = _first_tensor(_run(module, batch))
                 predictions.append(_predictions(outputs[OUTPUT]))
                 for name, layer in layers.items():
                     layer.is_output = outputs.get(name) is outputs[OUTPUT]
-                    _take(layer, outputs.get(name), modules.get(name), settings, start)
+                    _take(layer, outputs.get(name), modules.get(name), settings, batch)
                 outputs.clear()
+                n_samples += batch.size
                 if bar:
                     bar.update(1)
     finally:
@@ -108,14 +116,14 @@ def capture(module: torch.nn.Module, features: np.ndarray, layer_names: list[str
             handle.remove()
         if bar:
             bar.close()
-    return Captured(layers, None if any(p is None for p in predictions) else np.concatenate(predictions), n)
+    return Captured(layers, None if any(p is None for p in predictions) else np.concatenate(predictions), n_samples)
 
 
 def _run(module, batch):
     try:
-        return module(batch)
+        return batch.run(module)
     except Exception as error:  # the user's model: any failure is a capture error
-        raise CaptureError("model", f"forward pass failed on a batch of shape {tuple(batch.shape)}: "
+        raise CaptureError("model", f"forward pass failed on samples {batch.first_sample}..{batch.first_sample + batch.size - 1}: "
                            f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}") from error
 
 
@@ -144,49 +152,75 @@ def _predictions(output):
     return output.argmax(dim=1).numpy()
 
 
-def _take(layer: LayerCapture, tensor, module, settings: CaptureSettings, first_sample: int) -> None:
+def _take(layer: LayerCapture, tensor, module, settings: CaptureSettings, batch) -> None:
     if tensor is None:
         raise CaptureError(layer.name, "produced no tensor output (or was never called in the forward pass)")
     tensor = tensor.detach().float()
+    last = batch.first_sample + tensor.shape[0] - 1
     if not torch.isfinite(tensor).all():
-        raise CaptureError(layer.name, f"produced NaN or inf on samples {first_sample}..{first_sample + tensor.shape[0] - 1}")
-    points, positions, layer.reduction = _to_points(tensor, module, settings)
-    sample = first_sample + np.repeat(np.arange(tensor.shape[0]), positions)
-    position = np.tile(np.arange(positions), tensor.shape[0])
-    layer.add(points.numpy(), _hash_keys(settings.seed, sample, position), sample * positions + position)
+        raise CaptureError(layer.name, f"produced NaN or inf on samples {batch.first_sample}..{last}")
+    points, rows, positions, layer.reduction = _to_points(tensor, module, layer.name, settings, batch.mask)
+    sample = batch.first_sample + rows
+    order = sample * _POSITION_STRIDE + positions
+    layer.add(points.numpy(), _hash_keys(settings.seed, sample, positions), order)
 
 
-def _to_points(tensor: torch.Tensor, module, settings):
-    """(points, positions per sample, description) for one batch of a layer's output."""
-    if tensor.ndim == 1:
-        return tensor[:, None], 1, "scalar per sample"
-    if tensor.ndim == 2:
-        return tensor, 1, "one point per sample"
+def _to_points(tensor: torch.Tensor, module, name: str, settings: CaptureSettings, mask):
+    """(points, row of each point in the batch, position of each point, description)."""
+    n = tensor.shape[0]
+    if tensor.ndim <= 2:
+        points = tensor[:, None] if tensor.ndim == 1 else tensor
+        return points, np.arange(n), np.zeros(n, dtype=np.int64), "one point per sample"
     channel_first = tensor.ndim >= 4 or isinstance(module, _CHANNEL_FIRST_1D)
+    mode = settings.reduction_for(name, channel_first)
     if channel_first:
-        return _conv_points(tensor, settings.conv)
+        return _conv_points(tensor, mode, name)
     if tensor.ndim == 3:
-        return _sequence_points(tensor, settings.sequence)
-    return tensor.flatten(1), 1, f"flattened {tuple(tensor.shape[1:])} per sample"
+        fits = mask is not None and tuple(mask.shape) == tuple(tensor.shape[:2])
+        return _sequence_points(tensor, mode, name, mask if fits else None)
+    return tensor.flatten(1), np.arange(n), np.zeros(n, dtype=np.int64), f"flattened {tuple(tensor.shape[1:])} per sample"
 
 
-def _conv_points(tensor, mode):
-    n, channels = tensor.shape[:2]
+def _per_sample(points, description):
+    n = points.shape[0]
+    return points, np.arange(n), np.zeros(n, dtype=np.int64), description
+
+
+def _every_position(points_by_position, valid, description):
+    """Points (N, P, C) where ``valid`` (N, P) holds: each a point keyed by its position."""
+    rows, positions = np.nonzero(valid.numpy())
+    return points_by_position[valid], rows, positions.astype(np.int64), description
+
+
+def _conv_points(tensor, mode, name):
+    channels = tensor.shape[1]
     spatial = tensor.flatten(2)  # (N, C, P)
     if mode == "mean":
-        return spatial.mean(dim=2), 1, f"conv: mean over {spatial.shape[2]} positions of {channels} channels"
-    if mode == "positions":
-        return spatial.transpose(1, 2).reshape(-1, channels), spatial.shape[2], f"conv: every position a point ({channels} channels)"
-    return tensor.flatten(1), 1, f"conv: flattened {tuple(tensor.shape[1:])}"
+        return _per_sample(spatial.mean(dim=2), f"conv: mean over {spatial.shape[2]} positions of {channels} channels")
+    if mode in ("positions", "tokens"):
+        by_position = spatial.transpose(1, 2)
+        valid = torch.ones(by_position.shape[:2], dtype=torch.bool)
+        return _every_position(by_position, valid, f"conv: every position a point ({channels} channels)")
+    if mode == "flatten":
+        return _per_sample(tensor.flatten(1), f"conv: flattened {tuple(tensor.shape[1:])}")
+    raise CaptureError(name, f"reduction {mode!r} does not apply to a conv output (use mean, positions or flatten)")
 
 
-def _sequence_points(tensor, mode):
+def _sequence_points(tensor, mode, name, mask):
     n, length, width = tensor.shape
+    valid = mask if mask is not None else torch.ones((n, length), dtype=torch.bool)
+    skip = " (padding skipped)" if mask is not None else ""
     if mode == "mean":
-        return tensor.mean(dim=1), 1, f"sequence: mean over {length} positions"
+        weights = valid.unsqueeze(-1).to(tensor.dtype)
+        return _per_sample((tensor * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1), f"sequence: mean over positions{skip}")
+    if mode in ("tokens", "positions"):
+        return _every_position(tensor, valid, f"sequence: every position a point{skip}")
     if mode == "last":
-        return tensor[:, -1], 1, "sequence: last position"
-    return tensor.reshape(-1, width), length, f"sequence: every position a point ({length} per sample)"
+        last = valid.long().cumsum(dim=1).argmax(dim=1)
+        return _per_sample(tensor[torch.arange(n), last], f"sequence: last position{skip}")
+    if mode == "cls":
+        return _per_sample(tensor[:, 0], "sequence: first (CLS) position")
+    raise CaptureError(name, f"reduction {mode!r} does not apply to a sequence output (use mean, tokens, last or cls)")
 
 
 def _hash_keys(seed: int, sample: np.ndarray, position: np.ndarray) -> np.ndarray:

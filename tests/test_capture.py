@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch import nn
 
+from audit.batches import Batch
 from audit.capture import CaptureSettings, capture
 from audit.errors import CaptureError
 from audit.layers import default_layers, select_layers
@@ -45,9 +46,15 @@ def sequence_inputs(n=30, length=7):
     return np.random.default_rng(1).standard_normal((n, length, 5)).astype(np.float32)
 
 
-def run(model, inputs, names, **settings):
-    torch.manual_seed(0)
-    return capture(model, inputs, names, CaptureSettings(**settings))
+def run(model, inputs, names, batch_size=256, mask=None, **settings):
+    return capture(model, batches(inputs, batch_size, mask), names, CaptureSettings(**settings))
+
+
+def batches(inputs, batch_size, mask=None):
+    for start in range(0, len(inputs), batch_size):
+        chunk = torch.from_numpy(inputs[start : start + batch_size])
+        chunk_mask = None if mask is None else torch.from_numpy(mask[start : start + batch_size])
+        yield Batch(chunk, chunk_mask, start, chunk.shape[0])
 
 
 @pytest.fixture(scope="module")
@@ -137,3 +144,26 @@ def test_select_layers_globs_and_errors():
 
 def _raise(loc, message):
     raise ValueError(".".join(map(str, loc)) + ": " + message)
+
+
+def test_padding_is_skipped_with_a_mask(sequence_model):
+    x = sequence_inputs(n=6, length=5)
+    mask = np.ones((6, 5), dtype=bool)
+    mask[1, 3:] = False  # sample 1 has 3 real tokens
+    with torch.inference_mode():
+        hidden = sequence_model.layers[0](sequence_model.embed(torch.from_numpy(x))).numpy()
+    tokens = run(sequence_model, x, ["layers.0"], mask=mask, sequence="tokens").layers["layers.0"]
+    assert tokens.matrix.shape == (28, 8) and "padding skipped" in tokens.reduction
+    np.testing.assert_allclose(tokens.matrix[5:8], hidden[1, :3], rtol=1e-5, atol=1e-6)
+    mean = run(sequence_model, x, ["layers.0"], mask=mask).layers["layers.0"].matrix
+    np.testing.assert_allclose(mean[1], hidden[1, :3].mean(axis=0), rtol=1e-5, atol=1e-6)
+    last = run(sequence_model, x, ["layers.0"], mask=mask, sequence="last").layers["layers.0"].matrix
+    np.testing.assert_allclose(last[1], hidden[1, 2], rtol=1e-5, atol=1e-6)
+
+
+def test_per_layer_overrides_choose_the_reduction(sequence_model):
+    found = run(sequence_model, sequence_inputs(), ["layers.0", "layers.1"], overrides=(("layers.1", "cls"),))
+    assert found.layers["layers.0"].reduction.startswith("sequence: mean")
+    assert found.layers["layers.1"].reduction.startswith("sequence: first (CLS)")
+    with pytest.raises(CaptureError, match="does not apply to a sequence output"):
+        run(sequence_model, sequence_inputs(), ["layers.0"], overrides=(("layers.*", "flatten"),))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,28 +22,50 @@ __all__ = ["LoadedModel", "load_model"]
 
 @dataclass(frozen=True)
 class LoadedModel:
+    """The model in eval mode; text models also bring their tokenizer and token limit."""
+
     module: torch.nn.Module
     info: ModelInfo
-    input_dtype: torch.dtype
+    input_dtype: torch.dtype = torch.float32
+    tokenizer: object = None
+    max_length: int = 0
 
 
 def load_model(loaded) -> LoadedModel:
     """The model a :class:`~audit.spec.LoadedSpec` names, in eval mode on the CPU."""
     model_spec = loaded.spec.model
+    if model_spec.kind == "transformers":
+        return _load_transformers(loaded, model_spec)
     if model_spec.kind == "torch":
         module, files, source = _load_factory_model(loaded, model_spec)
     else:
         path = loaded.resolve(model_spec.path)
         module, files, source = _load_torchscript(path), [path], str(model_spec.path)
     module.eval()
-    info = ModelInfo(
+    return LoadedModel(module, _info(module, model_spec.kind, source, files), getattr(torch, model_spec.input_dtype))
+
+
+def _info(module, kind: str, source: str, files, module_type: str | None = None) -> ModelInfo:
+    return ModelInfo(
         source=source,
-        kind=model_spec.kind,
+        kind=kind,
         files=tuple(file_digest(path) for path in files),
         n_parameters=sum(p.numel() for p in module.parameters()),
-        module_type=type(module).__name__,
+        module_type=module_type or type(module).__name__,
     )
-    return LoadedModel(module, info, getattr(torch, model_spec.input_dtype))
+
+
+def _load_transformers(loaded, model_spec) -> LoadedModel:
+    from .text_encoder import load_text_encoder
+
+    directory = loaded.model_directory()
+    try:
+        module, tokenizer, files = load_text_encoder(directory, model_spec.pooling, eager_attention=loaded.spec.heads is not None)
+    except (OSError, ValueError, KeyError) as error:
+        raise SourceError(str(directory), f"cannot load as a Hugging Face model: {_first_lines(error)}") from None
+    source = model_spec.path or model_spec.path_from
+    info = _info(module, "transformers", source, files, module_type=type(module.transformer).__name__)
+    return LoadedModel(module, info, tokenizer=tokenizer, max_length=model_spec.max_length)
 
 
 def _load_factory_model(loaded, model_spec):
@@ -131,7 +154,9 @@ def _read_state_dict(path: Path) -> dict:
 
 def _load_torchscript(path: Path) -> torch.nn.Module:
     try:
-        return torch.jit.load(str(path), map_location="cpu")
+        with warnings.catch_warnings():  # torch 2.13 deprecates TorchScript; the format still loads
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return torch.jit.load(str(path), map_location="cpu")
     except Exception as error:
         raise SourceError(str(path), f"cannot load as TorchScript: {_first_lines(error)}") from None
 

@@ -4,6 +4,7 @@ scikit-learn datasets. Features come back as a float array, labels (if any) as i
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,9 @@ __all__ = ["Probe", "load_probe"]
 
 @dataclass(frozen=True)
 class Probe:
-    features: np.ndarray
+    """``features``: an array (samples first) or, for text probes, a list of strings."""
+
+    features: np.ndarray | list
     labels: np.ndarray | None
     info: ProbeInfo
 
@@ -30,14 +33,15 @@ def load_probe(loaded) -> Probe:
         features, labels = _builtin(source)
     else:
         path = loaded.resolve(source)
-        reader = {".npz": _read_npz, ".npy": _read_npy, ".csv": _read_csv}[path.suffix.lower()]
-        features, labels = reader(path, probe_spec)
-    features, labels = _checked(source, features, labels)
+        reader = {".npz": _read_npz, ".npy": _read_npy, ".csv": _read_csv, ".txt": read_txt, ".jsonl": read_jsonl}
+        features, labels = reader[path.suffix.lower()](path, probe_spec)
+    checker = _checked_texts if isinstance(features, list) else _checked
+    features, labels = checker(source, features, labels)
     features, labels = _subsample(source, features, labels, probe_spec.n_samples, probe_spec.seed)
     info = ProbeInfo(
         source=source,
-        n_samples=int(features.shape[0]),
-        n_features=int(np.prod(features.shape[1:])) if features.ndim > 1 else 1,
+        n_samples=len(features),
+        n_features=None if isinstance(features, list) else int(np.prod(features.shape[1:])),
         has_labels=labels is not None,
         n_classes=None if labels is None else int(np.unique(labels).size),
         seed=probe_spec.seed,
@@ -95,6 +99,51 @@ def _read_csv(path: Path, probe_spec):
     return features, labels
 
 
+def read_txt(path: Path, probe_spec):
+    """One text per line; blank lines are skipped."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise SourceError(str(path), f"cannot read as UTF-8 text: {error}") from None
+    return [line.strip() for line in lines if line.strip()], None
+
+
+def read_jsonl(path: Path, probe_spec):
+    """One JSON object per line with a text field and, optionally, a label field."""
+    texts, labels = [], []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise SourceError(str(path), f"cannot read as UTF-8 text: {error}") from None
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            record = _json_record(path, number, line, probe_spec.text_field)
+            texts.append(str(record[probe_spec.text_field]))
+            if probe_spec.labels is not None:
+                if probe_spec.labels not in record:
+                    raise SourceError(f"{path}:{number}", f"has no field {probe_spec.labels!r}")
+                labels.append(record[probe_spec.labels])
+    return texts, (np.array(labels) if probe_spec.labels is not None else None)
+
+
+def _json_record(path, number, line, text_field) -> dict:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise SourceError(f"{path}:{number}", f"is not valid JSON: {error.msg}") from None
+    if not isinstance(record, dict) or text_field not in record:
+        raise SourceError(f"{path}:{number}", f"needs an object with a {text_field!r} field")
+    return record
+
+
+def _checked_texts(source: str, texts: list, labels):
+    if not texts:
+        raise SourceError(source, "holds no texts")
+    if labels is not None:
+        labels = _class_indices(labels)
+    return texts, labels
+
+
 def _numeric(path: Path, body, columns, header) -> np.ndarray:
     out = np.empty((len(body), len(columns)), dtype=np.float32)
     for r, row in enumerate(body):
@@ -120,14 +169,22 @@ def _checked(source: str, features, labels):
         labels = np.asarray(labels).reshape(-1)
         if labels.shape[0] != features.shape[0]:
             raise SourceError(source, f"{labels.shape[0]} labels for {features.shape[0]} samples")
-        labels = np.unique(labels, return_inverse=True)[1].astype(np.int64) if labels.dtype.kind not in "iu" else labels.astype(np.int64)
+        labels = _class_indices(labels)
     return features, labels
 
 
 def _subsample(source, features, labels, n_samples, seed):
-    if n_samples is None or n_samples == features.shape[0]:
+    if n_samples is None or n_samples == len(features):
         return features, labels
-    if n_samples > features.shape[0]:
-        raise SourceError(source, f"has {features.shape[0]} samples; probe.n_samples asks for {n_samples}")
-    chosen = np.sort(np.random.default_rng(seed).choice(features.shape[0], n_samples, replace=False))
-    return features[chosen], None if labels is None else labels[chosen]
+    if n_samples > len(features):
+        raise SourceError(source, f"has {len(features)} samples; probe.n_samples asks for {n_samples}")
+    chosen = np.sort(np.random.default_rng(seed).choice(len(features), n_samples, replace=False))
+    subset = [features[i] for i in chosen] if isinstance(features, list) else features[chosen]
+    return subset, None if labels is None else labels[chosen]
+
+
+def _class_indices(labels: np.ndarray) -> np.ndarray:
+    """Integer labels as they are; any other labels (strings) as indices in sorted order."""
+    if labels.dtype.kind in "iu":
+        return labels.astype(np.int64)
+    return np.unique(labels, return_inverse=True)[1].astype(np.int64)

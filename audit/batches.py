@@ -1,0 +1,42 @@
+"""Batches of model input from a probe: arrays as tensors, texts through the model's tokenizer.
+
+Each batch carries the samples' first index and, for text, the attention mask, so capture can
+skip padding and key every token by (sample, position).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+import torch
+
+__all__ = ["Batch", "batches"]
+
+
+@dataclass(frozen=True)
+class Batch:
+    inputs: object  # a tensor, or a mapping of keyword tensors (input_ids, attention_mask, ...)
+    mask: torch.Tensor | None  # (samples, positions) True where a token is real, for text
+    first_sample: int
+    size: int
+
+    def run(self, module):
+        return module(**self.inputs) if isinstance(self.inputs, dict) else module(self.inputs)
+
+
+def batches(features, batch_size: int, *, dtype=torch.float32, tokenizer=None, max_length: int = 0) -> Iterator[Batch]:
+    """Batches of ``features`` (an array, or a list of texts with ``tokenizer``)."""
+    for start in range(0, len(features), batch_size):
+        chunk = features[start : start + batch_size]
+        if tokenizer is None:
+            yield Batch(torch.as_tensor(np.asarray(chunk)).to(dtype), None, start, len(chunk))
+        else:
+            encoded = tokenizer(list(chunk), padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+            inputs = dict(encoded)
+            yield Batch(inputs, inputs["attention_mask"].bool(), start, len(chunk))
+
+
+def n_batches(features, batch_size: int) -> int:
+    return (len(features) + batch_size - 1) // batch_size

@@ -16,7 +16,7 @@ from scipy.stats import norm
 
 from .results import AccuracyResult
 
-__all__ = ["accuracy_result", "wilson_interval"]
+__all__ = ["accuracy_result", "outputs_class_scores", "wilson_interval"]
 
 _LEVEL = 0.95
 
@@ -30,9 +30,13 @@ def wilson_interval(p: float, n: int, level: float = _LEVEL) -> tuple[float, flo
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def accuracy_result(predictions, labels, layers) -> AccuracyResult | None:
-    """Accuracy of ``predictions`` against ``labels`` and accuracy per ID over ``layers``."""
-    if predictions is None or labels is None:
+def accuracy_result(predictions, labels, layers, output_width: int | None) -> AccuracyResult | None:
+    """Accuracy of ``predictions`` against ``labels`` and accuracy per ID over ``layers``.
+
+    Only when the model's output reads as class scores: 2-D, as wide as the number of classes
+    (the largest label + 1). An embedding model's output is not a classifier's, so no accuracy.
+    """
+    if not outputs_class_scores(predictions, labels, output_width):
         return None
     accuracy = float(np.mean(predictions == labels))
     low, high = wilson_interval(accuracy, int(labels.size))
@@ -55,6 +59,10 @@ def accuracy_result(predictions, labels, layers) -> AccuracyResult | None:
         accuracy_per_id_low=bounds[0],
         accuracy_per_id_high=bounds[1],
     )
+
+
+def outputs_class_scores(predictions, labels, output_width: int | None) -> bool:
+    return predictions is not None and labels is not None and output_width == int(labels.max()) + 1
 
 
 def _per_id_bounds(low: float, high: float, metric) -> tuple[float | None, float | None]:

@@ -40,7 +40,11 @@ class CaptureSettings:
     conv: str = "mean"
     sequence: str = "mean"
     overrides: tuple[tuple[str, str], ...] = ()  # (glob, reduction), first match wins
+    point_caps: tuple[tuple[str, int], ...] = ()  # (layer name, max points) replacing max_points
     seed: int = 0
+
+    def cap_for(self, name: str) -> int:
+        return dict(self.point_caps).get(name, self.max_points)
 
     def reduction_for(self, name: str, channel_first: bool) -> str:
         for pattern, mode in self.overrides:
@@ -86,6 +90,7 @@ class Captured:
     layers: dict[str, LayerCapture]
     predictions: np.ndarray | None
     n_samples: int
+    output_width: int | None = None
 
 
 def capture(module: torch.nn.Module, batch_stream, layer_names: list[str], settings: CaptureSettings,
@@ -93,10 +98,10 @@ def capture(module: torch.nn.Module, batch_stream, layer_names: list[str], setti
     """Run ``module`` over ``batch_stream`` (:class:`~audit.batches.Batch` objects); return every
     selected layer's points and the model's predictions (argmax of a 2-D output)."""
     modules = dict(module.named_modules())
-    layers = {name: LayerCapture(name, _type_name(modules.get(name), name), settings.max_points) for name in layer_names}
+    layers = {name: LayerCapture(name, _type_name(modules.get(name), name), settings.cap_for(name)) for name in layer_names}
     outputs: dict[str, torch.Tensor] = {}
     handles = [modules[name].register_forward_hook(_recorder(name, outputs)) for name in layer_names if name != OUTPUT]
-    predictions, n_samples = [], 0
+    predictions, n_samples, output_width = [], 0, None
     bar = progress.bar(n_batches, "capture") if progress and n_batches else None
     try:
         module.eval()
@@ -104,6 +109,7 @@ def capture(module: torch.nn.Module, batch_stream, layer_names: list[str], setti
             for batch in batch_stream:
                 outputs[OUTPUT] = _first_tensor(_run(module, batch))
                 predictions.append(_predictions(outputs[OUTPUT]))
+                output_width = None if outputs[OUTPUT] is None or outputs[OUTPUT].ndim != 2 else outputs[OUTPUT].shape[1]
                 for name, layer in layers.items():
                     layer.is_output = outputs.get(name) is outputs[OUTPUT]
                     _take(layer, outputs.get(name), modules.get(name), settings, batch)
@@ -116,7 +122,8 @@ def capture(module: torch.nn.Module, batch_stream, layer_names: list[str], setti
             handle.remove()
         if bar:
             bar.close()
-    return Captured(layers, None if any(p is None for p in predictions) else np.concatenate(predictions), n_samples)
+    kept = None if any(p is None for p in predictions) else np.concatenate(predictions)
+    return Captured(layers, kept, n_samples, output_width)
 
 
 def _run(module, batch):

@@ -18,6 +18,10 @@ __all__ = [
     "AuditResult",
     "EnvironmentInfo",
     "FileDigest",
+    "HeadLayerResult",
+    "HeadRef",
+    "HeadsResult",
+    "TokenEmbeddingResult",
     "LayerResult",
     "MetricResult",
     "ModelInfo",
@@ -104,6 +108,107 @@ class LayerResult:
 
 
 @dataclass(frozen=True)
+class HeadLayerResult:
+    """Head redundancy of one attention layer.
+
+    ``similarity[a][b]`` compares heads a and b (``measure``); ``groups`` are the near-duplicate
+    groups at ``threshold``; ``effective_rank`` / ``participation_ratio`` describe the
+    concatenated head outputs against ``n_heads * d_head``; ``importance[a]`` is the loss from
+    ablating head a (see HeadsResult.importance_measure), None without ablation.
+    """
+
+    name: str
+    n_heads: int
+    d_head: int
+    n_points: int
+    measure: str
+    method: str
+    threshold: float
+    similarity: tuple[tuple[float, ...], ...]
+    groups: tuple[tuple[int, ...], ...]
+    constant_heads: tuple[int, ...]
+    effective_rank: MetricResult
+    participation_ratio: MetricResult
+    importance: tuple[float, ...] | None = None
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["similarity"] = [list(row) for row in self.similarity]
+        out["groups"] = [list(group) for group in self.groups]
+        out["constant_heads"] = list(self.constant_heads)
+        out["importance"] = None if self.importance is None else list(self.importance)
+        out["effective_rank"] = self.effective_rank.to_dict()
+        out["participation_ratio"] = self.participation_ratio.to_dict()
+        return out
+
+
+@dataclass(frozen=True)
+class HeadRef:
+    layer: str
+    head: int
+    importance: float
+
+
+@dataclass(frozen=True)
+class HeadsResult:
+    """Every attention layer's head redundancy, and heads ranked by ablation importance.
+
+    ``importance_measure`` says what ablating a head costs: ``"accuracy drop"`` (with labels)
+    or ``"1 - cosine to the unablated output"`` (fidelity); ``ranking`` lists every head from
+    least to most important and ``prune_candidates`` the least important ``prune_fraction``.
+    """
+
+    layers: tuple[HeadLayerResult, ...]
+    importance_measure: str | None
+    ablation_samples: int
+    ranking: tuple[HeadRef, ...]
+    prune_candidates: tuple[HeadRef, ...]
+    prune_fraction: float
+
+    @property
+    def n_redundant_groups(self) -> int:
+        return sum(len(layer.groups) for layer in self.layers)
+
+    def to_dict(self) -> dict:
+        return {
+            "layers": [layer.to_dict() for layer in self.layers],
+            "importance_measure": self.importance_measure,
+            "ablation_samples": self.ablation_samples,
+            "ranking": [asdict(ref) for ref in self.ranking],
+            "prune_candidates": [asdict(ref) for ref in self.prune_candidates],
+            "prune_fraction": self.prune_fraction,
+            "n_redundant_groups": self.n_redundant_groups,
+        }
+
+
+@dataclass(frozen=True)
+class TokenEmbeddingResult:
+    """ID of the input token-embedding matrix (rows = vocabulary entries).
+
+    ``suggested_lora_rank``: the smallest power of two at or above the upper end of the ID
+    interval (``lora_rank_rule`` says so in words).
+    """
+
+    module: str
+    vocab_size: int
+    width: int
+    n_rows: int
+    id: MetricResult
+    suggested_lora_rank: int | None
+    lora_rank_rule: str
+
+    @property
+    def redundancy_rate(self) -> float | None:
+        return None if self.id.value is None else 1.0 - self.id.value / self.width
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["id"] = self.id.to_dict()
+        out["redundancy_rate"] = self.redundancy_rate
+        return out
+
+
+@dataclass(frozen=True)
 class FileDigest:
     path: str
     sha256: str
@@ -187,6 +292,8 @@ class AuditResult:
     primary_id: str | None
     metric_info: dict[str, dict[str, str]] = field(default_factory=dict)
     accuracy: AccuracyResult | None = None
+    heads: HeadsResult | None = None
+    token_embeddings: TokenEmbeddingResult | None = None
     warnings: tuple[str, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
     created: str = ""
@@ -211,6 +318,8 @@ class AuditResult:
             "metric_info": {name: dict(info) for name, info in self.metric_info.items()},
             "layers": [layer.to_dict() for layer in self.layers],
             "accuracy": None if self.accuracy is None else self.accuracy.to_dict(),
+            "heads": None if self.heads is None else self.heads.to_dict(),
+            "token_embeddings": None if self.token_embeddings is None else self.token_embeddings.to_dict(),
             "warnings": list(self.warnings),
             "timings": dict(self.timings),
         }

@@ -13,17 +13,19 @@ from . import __version__
 from .batches import batches, n_batches
 from .capture import CaptureSettings, capture
 from .estimators.knn import resolve_device
+from .heads import attention_layers, head_layer_result, heads_result
 from .layers import available_layers, default_layers, select_layers
-from .accuracy import accuracy_result
+from .accuracy import accuracy_result, outputs_class_scores
 from .metrics import ID_PREFERENCE, LayerData, compute_layer, neighbors_needed, registry
 from .progress import Progress
 from .results import AuditResult, EnvironmentInfo, LayerResult
 from .sources import load_model, load_probe
+from .token_embeddings import token_embedding_result
 
 __all__ = ["run_audit", "resolve_layers"]
 
 _REPORTED_PACKAGES = ("torch", "numpy", "scipy", "scikit-learn", "numba", "safetensors", "pydantic",
-                      "jinja2", "matplotlib", "weasyprint")
+                      "jinja2", "matplotlib", "weasyprint", "transformers", "tokenizers")
 
 
 def run_audit(loaded, progress: Progress | None = None) -> AuditResult:
@@ -33,19 +35,20 @@ def run_audit(loaded, progress: Progress | None = None) -> AuditResult:
     progress.stage(f"loading model {spec.model.kind}")
     model = load_model(loaded)
     names = resolve_layers(loaded, model.module)
+    attention = attention_layers(model.module) if spec.heads is not None else []
     progress.stage(f"loading probe {spec.probe.source}")
     probe = load_probe(loaded)
     progress.stage(f"capturing {len(names)} layers on {probe.info.n_samples} samples")
     tick = time.perf_counter()
-    stream = batches(probe.features, spec.probe.batch_size, dtype=model.input_dtype, tokenizer=model.tokenizer,
-                     max_length=model.max_length)
-    captured = capture(model.module, stream, names, _settings(spec), progress, n_batches(probe.features, spec.probe.batch_size))
+    captured = _capture(model, probe, names, attention, spec, progress)
     timings["capture_s"] = time.perf_counter() - tick
     tick = time.perf_counter()
-    layers = tuple(_layer_result(layer, spec, progress) for layer in captured.layers.values())
+    layers = tuple(_layer_result(captured.layers[name], spec, progress) for name in names)
     timings["metrics_s"] = time.perf_counter() - tick
+    use_accuracy = outputs_class_scores(captured.predictions, probe.labels, captured.output_width)
+    heads = _heads(model, probe, attention, captured, spec, use_accuracy, progress, timings)
+    tokens = _token_embeddings(model, spec, progress, timings)
     timings["total_s"] = time.perf_counter() - started
-    primary = _primary_id(spec)
     return AuditResult(
         title=spec.output.title or f"{model.info.module_type} ({model.info.source})",
         spec_path=str(loaded.path),
@@ -54,13 +57,52 @@ def run_audit(loaded, progress: Progress | None = None) -> AuditResult:
         environment=_environment(spec),
         layers=layers,
         metric_names=tuple(spec.selected_metrics()),
-        primary_id=primary,
+        primary_id=_primary_id(spec),
         metric_info=_metric_info(spec),
-        accuracy=accuracy_result(captured.predictions, probe.labels, layers),
+        accuracy=accuracy_result(captured.predictions, probe.labels, layers, captured.output_width),
+        heads=heads,
+        token_embeddings=tokens,
         warnings=tuple(_warnings(layers)),
         timings={key: round(value, 3) for key, value in timings.items()},
         created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     )
+
+
+def _capture(model, probe, names, attention, spec, progress):
+    """One pass over the probe for the audited layers and, with heads, the head contexts."""
+    head_names = [layer.name for layer in attention if layer.name not in names]
+    settings = CaptureSettings(
+        max_points=spec.capture.max_points, conv=spec.capture.conv, sequence=spec.capture.sequence,
+        overrides=tuple((name, "tokens") for name in head_names) + tuple(spec.capture.overrides.items()),
+        point_caps=tuple((name, spec.heads.max_points) for name in head_names), seed=spec.seed,
+    )
+    stream = batches(probe.features, spec.probe.batch_size, dtype=model.input_dtype, tokenizer=model.tokenizer,
+                     max_length=model.max_length)
+    return capture(model.module, stream, names + head_names, settings, progress,
+                   n_batches(probe.features, spec.probe.batch_size))
+
+
+def _heads(model, probe, attention, captured, spec, use_accuracy, progress, timings):
+    if spec.heads is None:
+        return None
+    tick = time.perf_counter()
+    results = []
+    for layer in attention:
+        progress.stage(f"head similarity on {layer.name}: {layer.n_heads} heads x {layer.d_head}")
+        results.append(head_layer_result(layer, captured.layers[layer.name].matrix, spec.heads, spec.seed))
+    found = heads_result(model, probe, attention, results, spec.heads, spec.seed, use_accuracy, progress)
+    timings["heads_s"] = time.perf_counter() - tick
+    return found
+
+
+def _token_embeddings(model, spec, progress, timings):
+    if spec.token_embeddings is None:
+        return None
+    tick = time.perf_counter()
+    progress.stage("ID of the token-embedding matrix")
+    found = token_embedding_result(model.module, spec.token_embeddings, spec.seed)
+    timings["token_embeddings_s"] = time.perf_counter() - tick
+    return found
 
 
 def resolve_layers(loaded, module) -> list[str]:
@@ -73,11 +115,6 @@ def resolve_layers(loaded, module) -> list[str]:
         raise loaded.error(loc, message)
 
     return select_layers(available, include, loaded.spec.layers.exclude, fail)
-
-
-def _settings(spec) -> CaptureSettings:
-    return CaptureSettings(max_points=spec.capture.max_points, conv=spec.capture.conv, sequence=spec.capture.sequence,
-                           overrides=tuple(spec.capture.overrides.items()), seed=spec.seed)
 
 
 def _primary_id(spec) -> str | None:

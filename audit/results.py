@@ -154,7 +154,7 @@ class HeadsResult:
     """Every attention layer's head redundancy, and heads ranked by ablation importance.
 
     ``importance_measure`` says what ablating a head costs: ``"accuracy drop"`` (with labels)
-    or ``"1 - cosine to the unablated output"`` (fidelity); ``ranking`` lists every head from
+    or ``"1 - mean cosine to the unablated output"`` (fidelity); ``ranking`` lists every head from
     least to most important and ``prune_candidates`` the least important ``prune_fraction``.
     """
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from audit.render import html, pdf, plots, view, write_reports
-from audit.results import MetricResult
+from audit.results import HeadLayerResult, HeadRef, HeadsResult, MetricResult, TokenEmbeddingResult
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "examples" / "digits-mlp" / "audit.yaml"
@@ -115,7 +115,8 @@ def test_html_has_inline_svg_figures_in_order(html_text):
     assert "<?xml" not in html_text and "<!DOCTYPE svg" not in html_text
     visible = text_of(html_text)
     headings = ["Executive summary", "Intrinsic dimension across layers", "PCA spectra",
-                "Every metric, layer by layer", "Sample-size sensitivity", "Environment and provenance"]
+                "Every metric, layer by layer", "Sample-size sensitivity", "Attention heads", "Token embeddings",
+                "Environment and provenance"]
     positions = [visible.index(f"{number} {heading}") for number, heading in enumerate(headings, 1)]
     assert positions == sorted(positions)
     for number in range(1, 6):
@@ -206,6 +207,198 @@ def test_write_reports_html(result, tmp_path):
     written = write_reports(result, tmp_path, {"html"})
     assert written["html"].read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]  # no temporary file left behind
+
+
+# ---------------------------------------------------------------------------------------------
+# transformer parts: attention heads and token embeddings (small synthetic results on the real
+# digits audit, so no transformer runs here)
+
+
+def _spectral(name, value, low, high):
+    return MetricResult(name=name, title=name.replace("_", " "), value=value, method=f"{name} of centred heads",
+                        ci_low=low, ci_high=high, ci_level=0.95, ci_method="delete-a-group jackknife", n_used=64,
+                        unit="dimensions")
+
+
+def head_layer(name, *, groups=(), constant=(), importance=(0.0021, 0.0008, 0.0042, 0.0013)):
+    similarity = [[1.0 if a == b else 0.1 * (a + b) / 6 for b in range(4)] for a in range(4)]
+    for group in groups:
+        for a in group:
+            for b in group:
+                if a != b:
+                    similarity[a][b] = 0.95
+    similarity[0][1] = similarity[1][0] = -0.02  # debiased CKA can be slightly negative
+    return HeadLayerResult(
+        name=name, n_heads=4, d_head=2, n_points=64, measure="cka",
+        method="debiased linear CKA (unbiased HSIC of Song et al. 2012); groups: connected components of "
+               "similarity >= 0.9", threshold=0.9, similarity=tuple(tuple(row) for row in similarity),
+        groups=tuple(groups), constant_heads=tuple(constant),
+        effective_rank=_spectral("effective_rank", 5.2, 4.9, 5.5),
+        participation_ratio=_spectral("participation_ratio", 3.1, 2.8, 3.4),
+        importance=importance)
+
+
+def heads_result(layers, measure="1 - mean cosine to the unablated output", fraction=0.25):
+    ranking = tuple(sorted((HeadRef(layer.name, head, value) for layer in layers if layer.importance
+                            for head, value in enumerate(layer.importance)),
+                           key=lambda ref: (ref.importance, ref.layer, ref.head)))
+    candidates = ranking[:int(fraction * len(ranking))]
+    return HeadsResult(layers=tuple(layers), importance_measure=measure if ranking else None,
+                       ablation_samples=16 if ranking else 0, ranking=ranking, prune_candidates=candidates,
+                       prune_fraction=fraction)
+
+
+def token_result(**changes):
+    twonn = MetricResult(name="twonn", title="token-embedding TwoNN ID", value=36.7, method="TwoNN (linear fit)",
+                         ci_low=33.04, ci_high=41.3, ci_level=0.95, ci_method="percentile bootstrap", n_used=4500)
+    fields = dict(module="transformer.embeddings.word_embeddings", vocab_size=30522, width=384, n_rows=5000,
+                  id=twonn, suggested_lora_rank=64,
+                  lora_rank_rule="smallest power of two at or above the upper end of the TwoNN interval")
+    return TokenEmbeddingResult(**{**fields, **changes})
+
+
+@pytest.fixture(scope="module")
+def transformer_result(result):
+    layers = [head_layer("encoder.layer.0.attention.self", groups=[(0, 2)]),
+              head_layer("encoder.layer.1.attention.self", constant=(3,))]
+    return dataclasses.replace(result, heads=heads_result(layers), token_embeddings=token_result())
+
+
+def section_text(visible: str, number: int, title: str, following: str) -> str:
+    """The visible text of one section, from its heading to the next one's."""
+    start = visible.index(f"{number} {title}")
+    return visible[start:visible.index(following, start)]
+
+
+def test_heads_section_renders(transformer_result):
+    text = html.render(transformer_result)
+    document = parse(text)
+    assert not document.errors and not document.stack
+    visible = text_of(text)
+    heads = section_text(visible, 6, "Attention heads", "7 Token embeddings")
+    # per layer: shape, groups, constant heads, effective rank with interval, effective heads
+    assert "4 × 2" in heads and "Groups at CKA ≥ 0.9" in heads
+    assert "0, 2" in heads and "constant: 3" in heads
+    assert "5.2 [4.9, 5.5]" in heads and "65%" in heads and "2.6 of 4 [2.5, 2.8]" in heads
+    # the ablation ranking: measure, samples, prune candidates least important first, in one scaled unit
+    assert "1 - mean cosine to the unablated output" in heads and "16 probe texts" in heads
+    assert "Importance (× 10⁻³)" in heads
+    assert re.search(r"1 ?encoder\.layer\.0\.attention\.self ?1 ?0\.8 ?2 ?encoder\.layer\.1\.attention\.self ?1 ?0\.8 ",
+                     heads)
+    assert "0.80 is 0.0008" in heads
+    assert "debiased linear CKA" in heads and "unbiased HSIC" in heads and "Song et al." in heads
+    # two figures (similarity small multiples, importance grid), numbered after the earlier ones
+    figures = [int(n) for n in re.findall(r"Figure (\d+)\.", heads)]
+    assert len(figures) == 2 and figures[0] == figures[1] - 1 and figures[0] > 1
+    assert "threshold 0.9" in heads and "prune candidates are outlined" in heads
+    # figures are vector drawings: nothing embedded as a raster image, nothing fetched
+    assert "<image" not in text and "data:image/png" not in text
+    ids = re.findall(r'\bid="([^"]+)"', text)
+    assert len(ids) == len(set(ids))
+
+
+def test_token_embeddings_section_renders(transformer_result):
+    visible = text_of(html.render(transformer_result))
+    tokens = section_text(visible, 7, "Token embeddings", "8 Environment and provenance")
+    assert "30,522 × 384" in tokens and "5,000 of 30,522" in tokens
+    assert "36.7 95% interval [33.0, 41.3]" in tokens
+    assert "90% 95% interval [89%, 91%]" in tokens  # redundancy 1 - 36.7/384 with its interval
+    assert "64 smallest power of two at or above the upper end of the TwoNN interval" in tokens
+    assert "a guide, not a guarantee" in tokens
+
+
+def test_summary_mentions_heads_and_tokens(transformer_result):
+    visible = text_of(html.render(transformer_result))
+    summary = section_text(visible, 1, "Executive summary", "Layers at a glance")
+    assert "1 group of near-duplicate heads (2 heads) in 1 of 2 attention layers at CKA ≥ 0.9" in summary
+    assert "effective rank worth about 2.6 of the 4 heads per layer" in summary
+    assert "names the 2 least important of 8 heads as prune candidates" in summary
+    assert "evidence for pruning, not proof" in summary and "(Section 6)" in summary
+    assert "The token embeddings (30,522 × 384) use about 36.7 of their 384 dimensions" in summary
+    assert "a LoRA rank of 64 for them is suggested, a guide, not a guarantee (Section 7)" in summary
+
+
+def test_heads_without_groups_or_ablation(result):
+    layers = [head_layer(f"encoder.layer.{i}.attention.self", importance=None) for i in range(2)]
+    failed = MetricResult(name="effective_rank", title="effective rank of the heads", value=None, method="",
+                          status="failed", message="every head is constant")
+    layers[1] = dataclasses.replace(layers[1], effective_rank=failed)
+    plain = dataclasses.replace(result, heads=heads_result(layers))
+    visible = text_of(html.render(plain))
+    heads = section_text(visible, 6, "Attention heads", "7 Token embeddings")
+    assert "No near-duplicate heads at threshold 0.9 in any layer" in heads
+    assert "not computed every head is constant" in heads
+    assert "Not computed: no head was ablated" in heads
+    assert heads.count("Figure ") == 1  # the similarity figure only
+    summary = section_text(visible, 1, "Executive summary", "Layers at a glance")
+    assert "no two heads in any of the 2 attention layers reach CKA ≥ 0.9" in summary
+    assert "prune candidates" not in summary
+
+
+def test_negative_importance_and_accuracy_drop(result):
+    layers = [head_layer("a.attention", importance=(0.05, -0.02, 0.0, 0.1))]
+    text = html.render(dataclasses.replace(result, heads=heads_result(layers, measure="accuracy drop")))
+    heads = section_text(text_of(text), 6, "Attention heads", "7 Token embeddings")
+    assert "Importance (percentage points)" in heads and "−2.0" not in heads and "-2" in heads
+    assert "blue ones improve it" in heads
+
+
+def test_failed_token_embedding_id(result):
+    failed = MetricResult(name="twonn", title="token-embedding TwoNN ID", value=None, method="", status="failed",
+                          message="all rows are identical")
+    broken = dataclasses.replace(result, token_embeddings=token_result(id=failed, suggested_lora_rank=None))
+    visible = text_of(html.render(broken))
+    tokens = section_text(visible, 7, "Token embeddings", "8 Environment and provenance")
+    assert "TwoNN could not be computed on the token embeddings: all rows are identical" in tokens
+    assert "No LoRA rank is suggested" in tokens
+    assert "The token embeddings' ID could not be computed (Section 7)." in visible
+
+
+def test_hostile_names_in_heads_and_tokens_are_escaped(result):
+    evil = '<script>alert("head")</script>.attention.self'
+    layers = [head_layer(evil, groups=[(0, 2)]), head_layer("b<img src=x onerror=alert(3)>.attention.self")]
+    hostile = dataclasses.replace(result, heads=heads_result(layers),
+                                  token_embeddings=token_result(module="<script>alert(4)</script>"))
+    text = html.render(hostile)
+    assert "<script" not in text.lower() and "<img" not in text.lower()
+    assert "&lt;script&gt;" in text
+    visible = text_of(text)
+    assert evil in visible and "<script>alert(4)</script>" in visible
+    assert not parse(text).errors
+
+
+def test_absent_heads_and_tokens_say_not_computed(result, html_text):
+    visible = text_of(html_text)
+    assert result.heads is None and result.token_embeddings is None
+    assert "6 Attention heads Not computed: the spec has no heads section" in visible
+    assert "7 Token embeddings Not computed: the spec has no token_embeddings section" in visible
+    assert "8 Environment and provenance" in visible
+    assert "Attention heads:" not in visible and "LoRA" not in visible
+
+
+def test_transformer_pdf_lays_out(transformer_result, tmp_path):
+    document = pdf.layout(transformer_result)
+    assert len(document.pages) >= 2
+    if shutil.which("pdftotext"):
+        path = tmp_path / "report.pdf"
+        document.write_pdf(path)
+        text = " ".join(subprocess.run(["pdftotext", str(path), "-"], capture_output=True, check=True)
+                        .stdout.decode().split())
+        assert "6 Attention heads" in text and "7 Token embeddings" in text
+        assert "Heads ranked by ablation" in text
+
+
+def test_head_figures_are_deterministic_vectors():
+    panels = [plots.SimilarityPanel(label=f"{i}.attention", similarity=[[1.0, 0.95], [0.95, 1.0]], note="groups: 0+1")
+              for i in range(4)]
+    first = plots.head_similarity(panels, threshold=0.9, colour_label="CKA similarity")
+    assert first == plots.head_similarity(panels, threshold=0.9, colour_label="CKA similarity")
+    grid = plots.HeadGrid(layer_labels=["0", "1"], values=[[0.5, 1.0], [None, 2.0]],
+                          labels=[["0.50", "1.0"], ["", "2.0"]], marked=[(0, 0)])
+    second = plots.head_importance(grid, colour_label="Importance")
+    assert second == plots.head_importance(grid, colour_label="Importance")
+    for svg in (first, second):
+        assert svg.startswith("<svg ") and "<image" not in svg and "<!--" not in svg
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ prefixed per figure so several figures can share one HTML document without clash
 (:mod:`._svg`).
 
 One module per family of figures: :mod:`.layers` (one position per layer), :mod:`.spectra`
-(PCA spectra), :mod:`.curves` (one line per layer against a scale); their shared look is in
+(PCA spectra), :mod:`.curves` (one line per layer against a scale), :mod:`.heads` (attention
+heads: similarity and ablation importance); their shared look is in
 :mod:`._style` and their shared drawing pieces in :mod:`._axes`.
 
 Figures are built with the object-oriented API (:class:`matplotlib.figure.Figure` rendered by
@@ -25,9 +26,10 @@ and a ``None`` date make the output byte-identical from run to run.
 
 from __future__ import annotations
 
-from ._data import Curve, Series, Spectrum
+from ._data import Curve, HeadGrid, Series, SimilarityPanel, Spectrum
 from ._style import PAGE_WIDTH_IN
 from .curves import gride_curves, sample_size_curves
+from .heads import head_importance, head_similarity
 from .layers import WIDTHS_IN_TICKS, layer_profile, width_usage
 from .spectra import pca_cumulative, pca_spectra
 
@@ -35,6 +37,8 @@ __all__ = [
     "Series",
     "Curve",
     "Spectrum",
+    "SimilarityPanel",
+    "HeadGrid",
     "PAGE_WIDTH_IN",
     "WIDTHS_IN_TICKS",
     "width_usage",
@@ -43,4 +47,6 @@ __all__ = [
     "pca_cumulative",
     "gride_curves",
     "sample_size_curves",
+    "head_similarity",
+    "head_importance",
 ]

@@ -1,11 +1,12 @@
-"""The plain numbers the figures take: a metric across layers, a curve, a PCA spectrum."""
+"""The plain numbers the figures take: a metric across layers, a curve, a PCA spectrum, a layer's
+head similarity, the heads' ablation importance."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["Series", "Curve", "Spectrum"]
+__all__ = ["Series", "Curve", "Spectrum", "SimilarityPanel", "HeadGrid"]
 
 
 @dataclass(frozen=True)
@@ -37,3 +38,23 @@ class Spectrum:
     label: str
     explained: Sequence[float]
     reach: dict[float, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SimilarityPanel:
+    """One attention layer's head-by-head similarity matrix, with a line of text under its label."""
+
+    label: str
+    similarity: Sequence[Sequence[float]]
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class HeadGrid:
+    """A value per head per layer (rows: layers in forward order; columns: heads from 0), the
+    text written in each cell, and the (row, column) cells to outline."""
+
+    layer_labels: Sequence[str]
+    values: Sequence[Sequence[float | None]]
+    labels: Sequence[Sequence[str]]
+    marked: Sequence[tuple[int, int]] = ()

@@ -16,7 +16,8 @@ Sections are a list of :class:`Section` (title, template partial, data), one mod
 report section (head redundancy, cost, policy verdicts) is a module with a ``build(context)``
 appended to ``_SECTIONS`` and a partial ``templates/_<key>.html.j2``; numbering and the table of
 contents follow. Every section is always shown (one with nothing to show says "not computed"
-and why), so section numbers are fixed and the text can refer to them
+and why: a model without attention heads still has its "Attention heads" section, saying the
+spec asked for none), so section numbers are fixed and the text can refer to them
 (``ReportContext.section_number``).
 """
 
@@ -26,7 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...results import AuditResult
-from . import environment, metrics, profile, sensitivity, spectra, summary
+from . import environment, heads, metrics, profile, sensitivity, spectra, summary, tokens
 from .context import ReportContext
 from .figures import FigureView
 from .format import breakable, fmt_created, fmt_dim, fmt_int, fmt_interval, fmt_pct
@@ -52,6 +53,8 @@ _SECTIONS: tuple[tuple[str, str, Callable[[ReportContext], Any]], ...] = (
     ("spectra", "PCA spectra", spectra.build),
     ("metrics", "Every metric, layer by layer", metrics.build),
     ("sensitivity", "Sample-size sensitivity", sensitivity.build),
+    ("heads", "Attention heads", heads.build),
+    ("tokens", "Token embeddings", tokens.build),
     ("environment", "Environment and provenance", environment.build),
 )
 

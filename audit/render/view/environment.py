@@ -11,7 +11,9 @@ from .model import Fact
 
 __all__ = ["EnvironmentView", "FileRow", "build"]
 
-_TIMING_NAMES = {"capture_s": "Capture (model forward passes)", "metrics_s": "Metrics", "total_s": "Total"}
+_TIMING_NAMES = {"capture_s": "Capture (model forward passes)", "metrics_s": "Metrics",
+                 "heads_s": "Attention heads (similarity and ablation)", "token_embeddings_s": "Token embeddings",
+                 "total_s": "Total"}
 
 
 @dataclass(frozen=True)

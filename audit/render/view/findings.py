@@ -1,5 +1,6 @@
 """The summary's findings: one sentence per candidate layer for narrowing, the least redundant
-layer, the output layer, and the layers the primary ID could not be computed on."""
+layer, the output layer, and the layers the primary ID could not be computed on; and, for a
+transformer, the attention heads and the token embeddings (from their sections' modules)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,16 @@ from markupsafe import Markup
 
 from ...results import LayerResult
 from .._numbers import finite
+from . import heads, tokens
 from .context import CANDIDATE_REDUNDANCY, ReportContext, ok_metric, pca_reach, redundancy_bounds
 from .format import fmt_dim, fmt_int, fmt_level, fmt_pct, fmt_range, plural
 
-__all__ = ["findings"]
+__all__ = ["findings", "part_findings"]
+
+
+def part_findings(ctx: ReportContext) -> Iterator[Markup]:
+    """The findings on a transformer's attention heads and token embeddings, where measured."""
+    yield from (sentence for sentence in (heads.finding(ctx), tokens.finding(ctx)) if sentence)
 
 
 def findings(ctx: ReportContext) -> Iterator[Markup]:

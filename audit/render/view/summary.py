@@ -1,4 +1,5 @@
-"""Section 1: the executive summary (lead, findings, notes, warnings, overview table, width figure)."""
+"""Section 1: the executive summary (lead, findings on the layers, then on the attention heads and
+token embeddings, notes, warnings, overview table, width figure)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from .. import plots
 from .._numbers import finite
 from .context import ReportContext
 from .figures import FigureView
-from .findings import findings
+from .findings import findings, part_findings
 from .format import fmt_common_level, fmt_dim, fmt_int, plural
 from .model import KEEP_ROWS
 from .notes import accuracy_note, settled_note, warnings
@@ -24,6 +25,7 @@ class SummaryView:
     lead: Markup
     findings: tuple[Markup, ...]
     advice: str
+    part_findings: tuple[Markup, ...]
     notes: tuple[Markup, ...]
     warnings: tuple[str, ...]
     all_clear: str
@@ -43,6 +45,7 @@ def build(ctx: ReportContext) -> SummaryView:
         lead=_lead(ctx),
         findings=tuple(findings(ctx)),
         advice=_advice(sum(row.candidate for row in rows)),
+        part_findings=tuple(part_findings(ctx)),
         notes=tuple(note for note in (accuracy_note(ctx), settled_note(ctx)) if note),
         warnings=found,
         all_clear="" if found else "No warnings: every selected metric ran on every layer, on all its points.",

@@ -60,7 +60,7 @@ def _load_transformers(loaded, model_spec) -> LoadedModel:
 
     directory = loaded.model_directory()
     try:
-        module, tokenizer, files = load_text_encoder(directory, model_spec.pooling, eager_attention=loaded.spec.heads is not None)
+        module, tokenizer, files = load_text_encoder(directory, model_spec.pooling)
     except (OSError, ValueError, KeyError) as error:
         raise SourceError(str(directory), f"cannot load as a Hugging Face model: {_first_lines(error)}") from None
     source = model_spec.path or model_spec.path_from

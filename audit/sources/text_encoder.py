@@ -57,20 +57,20 @@ class TextEncoder(nn.Module):
         return self.normalize(embedding) if self.normalize is not None else embedding
 
 
-def load_text_encoder(directory: Path, pooling: str, eager_attention: bool):
+def load_text_encoder(directory: Path, pooling: str):
     """(TextEncoder, tokenizer, files) from a local model directory, never touching the network.
 
     ``pooling``: ``auto`` (the sentence-transformers configuration when present, else none),
-    ``mean``, ``cls``, ``max`` or ``none``.
+    ``mean``, ``cls``, ``max`` or ``none``. The model keeps its default attention kernel even
+    when heads are audited: head analysis reads the per-head context vectors (the attention
+    module's output, before the output projection), which every kernel returns; only the
+    attention weights would need the slower eager kernel, and no metric uses them.
     """
     from transformers import AutoModel, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
-    options = {"local_files_only": True}
-    if eager_attention:
-        options["attn_implementation"] = "eager"
-    transformer = AutoModel.from_pretrained(str(directory), **options)
+    transformer = AutoModel.from_pretrained(str(directory), local_files_only=True)
     tokenizer = AutoTokenizer.from_pretrained(str(directory), local_files_only=True)
     chosen, normalize = _sentence_transformers_config(directory)
     if pooling != "auto":

@@ -7,14 +7,13 @@ from typing import Literal
 from pydantic import Field
 
 from ..estimators.mle import mle_from_neighbors
-from ._base import BootstrapParams, LayerData, from_estimate
+from ._base import LayerData, from_estimate
 from ._registry import register
+from .local_id import LocalIDParams
 
 
-class MLEParams(BootstrapParams):
-    k: int = Field(20, ge=3, description="neighbours per point")
+class MLEParams(LocalIDParams):
     combine: Literal["inverse", "mean"] = Field("inverse", description="MacKay-Ghahramani (average the inverses) or the plain mean")
-    unbiased: bool = Field(False, description="use k-2 instead of k-1 in the per-point estimate")
 
 
 @register(

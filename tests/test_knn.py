@@ -1,4 +1,5 @@
-"""The neighbour search is exact: it matches scikit-learn's brute force in float64."""
+"""The neighbour search is exact: it matches scikit-learn's brute force in float64, with and
+without PCA-basis pruning, through every re-search stage."""
 
 import numpy as np
 import pytest
@@ -7,6 +8,7 @@ from reference_data import hypercube
 from sklearn.neighbors import NearestNeighbors
 
 from audit.estimators import EstimatorInputError, nearest_neighbors
+from audit.estimators import _knn_projection as projection
 from audit.estimators import knn as knn_module
 
 
@@ -47,8 +49,8 @@ def test_torch_path_and_float64_fallback_agree_with_reference():
     """The GPU code path (run here on the CPU) and the float64 fallback give the same answer."""
     X = np.random.default_rng(2).standard_normal((900, 64))
     distances, _ = reference(X, 6)
-    points, sq_norms = knn_module._centred_float32(X, np.arange(900))
-    roots, candidates = knn_module._search_torch(points, sq_norms, 900, 14, 128)
+    space = projection.full_space(X, projection.centre_of(X))
+    roots, candidates = knn_module._search_torch(space.points, space.sq_norms, np.arange(900), 14, 128)
     exact, _ = knn_module._select_exact(X, np.arange(900), candidates, 6)
     np.testing.assert_allclose(np.sqrt(exact), distances, rtol=1e-12)
     fallback, _ = knn_module._search_float64(X, np.arange(0, 900, 7), 6)
@@ -92,3 +94,142 @@ def test_reused_neighbors_must_fit_the_matrix():
         found.require(5, X.shape)
     with pytest.raises(EstimatorInputError, match="300 x 8"):
         found.require(2, (300, 9))
+
+
+# --- PCA-basis pruning -------------------------------------------------------------------------
+
+
+def exact_reference(X, k, rows=None):
+    """k nearest by float64 brute force, then their distances recomputed from differences."""
+    rows = np.arange(len(X)) if rows is None else rows
+    _, candidates = NearestNeighbors(n_neighbors=k + 10, algorithm="brute").fit(X).kneighbors(X[rows])
+    candidates = np.where(candidates == rows[:, None], -1, candidates)  # the point itself, if listed
+    exact = np.where(candidates >= 0, ((X[rows, None, :] - X[candidates]) ** 2).sum(axis=2), np.inf)
+    order = np.argsort(exact, axis=1, kind="stable")[:, :k]
+    return np.sqrt(np.take_along_axis(exact, order, axis=1)), np.take_along_axis(candidates, order, axis=1)
+
+
+def assert_exact(found, X, rows=None):
+    """Distances equal the reference; every listed neighbour is really at its listed distance
+    (so tied neighbours may be listed in any order), never the point itself, never twice."""
+    rows = found.query_index if rows is None else rows
+    distances, _ = exact_reference(X, found.k, rows)
+    np.testing.assert_allclose(found.distances, distances, rtol=1e-12, atol=1e-300)
+    listed = np.sqrt(((X[rows, None, :] - X[found.indices]) ** 2).sum(axis=2))
+    np.testing.assert_allclose(listed, found.distances, rtol=1e-12, atol=1e-300)
+    assert not (found.indices == rows[:, None]).any()
+    assert all(len(set(row)) == found.k for row in found.indices)
+
+
+def curved(n, d, rank, noise, seed):
+    """A curved rank-``rank`` cloud in d dimensions plus isotropic noise: a low-rank spectrum."""
+    rng = np.random.default_rng(seed)
+    latent = np.tanh(rng.standard_normal((n, rank)) @ rng.standard_normal((rank, 2 * rank)))
+    return latent @ rng.standard_normal((2 * rank, d)) + noise * rng.standard_normal((n, d))
+
+
+def tail_clusters(seed=0, groups=3, size=30):
+    """Low-rank data plus a few tight clusters whose members share one point's principal
+    coordinates and differ only outside them: there the lower bounds cannot rank neighbours."""
+    rng = np.random.default_rng(seed)
+    X = curved(2000, 150, 4, 1e-3, seed)
+    tail = np.zeros((groups * size, 150))
+    tail[:, 100:] = 0.1 * rng.standard_normal((groups * size, 50))
+    return np.vstack([X, np.repeat(X[rng.choice(2000, groups, replace=False)], size, axis=0) + tail])
+
+
+@pytest.mark.parametrize("n, d", [(2500, 120), (1200, 1500)])  # axes from covariance, from Gram
+def test_pruned_search_is_exact_on_low_rank_data(n, d, monkeypatch):
+    monkeypatch.setattr(projection, "worth_examining", lambda n, d: True)  # however small the search
+    X = curved(n, d, 5, 1e-3, seed=1)
+    found = nearest_neighbors(X, k=12, block_size=512)
+    assert "PCA-pruned" in found.method
+    assert_exact(found, X)
+    np.testing.assert_array_equal(found.indices, exact_reference(X, 12)[1])  # no ties here
+
+
+def test_flat_spectrum_is_searched_in_full():
+    X = np.random.default_rng(3).standard_normal((1500, 60))
+    found = nearest_neighbors(X, k=8)
+    assert "PCA" not in found.method
+    assert_exact(found, X)
+
+
+def test_neighbours_told_apart_only_outside_the_axes_are_searched_again():
+    X = tail_clusters()
+    found = nearest_neighbors(X, k=10)
+    assert "PCA-pruned" in found.method
+    assert found.n_recertified >= 60  # most cluster members fail the lower-bound certificate
+    assert_exact(found, X)
+
+
+def test_every_re_search_stage_after_pruning(monkeypatch):
+    """Rows failing the pruned certificate go to a full-dimension search, and rows failing that
+    one to float64; forcing failures at both stages still gives the exact answer."""
+    X = curved(1200, 90, 4, 1e-3, seed=2)
+    shape = projection.geometry(X)
+    space = projection.choose_space(X, shape, lambda space: 0.0)
+    assert space is not None and space.rank is not None
+    job = knn_module._Job(X, 7, len(X), torch.device("cpu"), 256)
+    calls = []
+
+    def every_fourth(roots, space, rows, kth):
+        calls.append(space.rank)
+        return np.arange(0, roots.size, 4)
+
+    monkeypatch.setattr(knn_module, "_uncertified", every_fourth)
+    exact, found, n_recertified = job.solve(space, shape.centre)
+    assert calls == [space.rank, None] and n_recertified == len(range(0, len(X), 4))
+    distances, indices = exact_reference(X, 7)
+    np.testing.assert_allclose(np.sqrt(exact), distances, rtol=1e-12)
+    np.testing.assert_array_equal(found, indices)
+
+
+def test_exact_ties_fall_back_to_float64():
+    """A rotated 3-D integer lattice: whole shells of neighbours tie with the k-th, so the float32
+    certificate cannot hold and float64 decides."""
+    grid = np.stack(np.meshgrid(*[np.arange(11)] * 3, indexing="ij"), axis=-1).reshape(-1, 3)
+    X = grid @ np.linalg.qr(np.random.default_rng(4).standard_normal((30, 3)))[0].T
+    found = nearest_neighbors(X, k=34)
+    assert found.n_recertified > 0
+    assert_exact(found, X)
+
+
+def test_pruned_query_points_are_searched_among_all():
+    X = curved(3000, 100, 4, 1e-3, seed=5)
+    found = nearest_neighbors(X, k=9, query_points=400, seed=2)
+    assert "PCA-pruned" in found.method and found.n_queries == 400
+    assert_exact(found, X)
+    np.testing.assert_array_equal(found.query_index, np.random.default_rng(2).permutation(3000)[:400])
+
+
+def test_pruned_search_flags_duplicates():
+    X = curved(2000, 80, 4, 1e-3, seed=6)
+    X[[10, 30]] = X[20]
+    X[1500] = X[1600]
+    found = nearest_neighbors(X, k=5)
+    assert "PCA-pruned" in found.method
+    assert set(np.flatnonzero(found.is_duplicate)) == {10, 20, 30, 1500, 1600}
+    assert_exact(found, X)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_pruned_search_survives_a_large_offset(dtype):
+    """Centring happens before any rounding to float32 (float64 input) or rounds relative to the
+    centred values (float32 input): an offset far larger than the spread changes nothing."""
+    X = (curved(1500, 60, 3, 1e-3, seed=7) * 1e-2 + 300.0).astype(dtype)
+    found = nearest_neighbors(X, k=6)
+    assert "PCA-pruned" in found.method
+    assert_exact(found, X.astype(np.float64))
+
+
+def test_torch_path_searches_pruned_coordinates():
+    X = curved(1500, 90, 4, 1e-3, seed=8)
+    shape = projection.geometry(X)
+    space = projection.choose_space(X, shape, lambda space: 0.0)
+    rows = np.arange(0, 1500, 5)
+    roots, candidates = knn_module._search_torch(space.points, space.sq_norms, rows, 20, 128)
+    exact, _ = knn_module._select_exact(X, rows, candidates, 6)
+    assert knn_module._uncertified(roots, space, rows, exact[:, -1]).size < rows.size // 10
+    certified = np.setdiff1d(np.arange(rows.size), knn_module._uncertified(roots, space, rows, exact[:, -1]))
+    np.testing.assert_allclose(np.sqrt(exact[certified]), exact_reference(X, 6, rows[certified])[0], rtol=1e-12)

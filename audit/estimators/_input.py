@@ -38,9 +38,16 @@ def as_matrix(X, *, min_points: int = 3, name: str = "X", keep_float32: bool = F
     dtype = np.float32 if keep_float32 and array.dtype == np.float32 else np.float64
     matrix = np.array(array, dtype=dtype, order="C", copy=True)
     _check_finite(matrix, name)
-    if np.all(matrix == matrix[0]):
+    if _is_constant(matrix):
         raise EstimatorInputError(f"{name} is constant: all {n_points} points are identical")
     return matrix
+
+
+def _is_constant(matrix: np.ndarray) -> bool:
+    """All rows equal; two differing leading rows settle it without a pass over the matrix."""
+    if len(matrix) > 1 and not np.array_equal(matrix[1], matrix[0]):
+        return False
+    return bool(np.all(matrix == matrix[0]))
 
 
 def _to_numpy(X, name: str) -> np.ndarray:
@@ -56,7 +63,9 @@ def _to_numpy(X, name: str) -> np.ndarray:
 
 
 def _check_finite(matrix: np.ndarray, name: str) -> None:
-    bad = ~np.isfinite(matrix)
+    if np.isfinite(matrix.sum(axis=0)).all():  # a NaN or inf makes its column's sum non-finite
+        return
+    bad = ~np.isfinite(matrix)  # the sum may just have overflowed: look element by element
     if bad.any():
         rows = np.flatnonzero(bad.any(axis=1))
         kinds = "NaN" if np.isnan(matrix).any() else "inf"

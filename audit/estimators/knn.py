@@ -2,22 +2,31 @@
 
 How it works (and why it is exact):
 
-1. The matrix is centred (distances do not change; float32 cancellation in
-   ``|x|^2 - 2 x.y + |y|^2`` shrinks with the norms) and squared distances are computed block by
-   block with a float32 matrix multiply.
-2. On the CPU, blocks are taken in symmetric pairs (I, J >= I): one multiply serves the rows of
+1. Rows are taken in a search order: the query points first and, when the search is large
+   enough to pay for principal axes, each part in k-d tree order on the leading axes, so that
+   near points sit in near blocks (heaps fill with good candidates early, and the float64 pass
+   below reads memory that is still cached). Results come back in the caller's order.
+2. Squared distances are computed block by block with a float32 matrix multiply of centred
+   coordinates (distances do not change; cancellation in ``|a|^2 - 2 a.b + |b|^2`` shrinks with
+   the norms). The coordinates are either the centred points or, when the spectrum leaves little
+   variance outside p << d principal axes, the p + 1 PCA lower-bound coordinates of
+   :mod:`._knn_projection`, whose squared distances never exceed the true ones.
+3. On the CPU, blocks are taken in symmetric pairs (I, J >= I): one multiply serves the rows of
    I and, transposed, the rows of J, so the search does half the arithmetic of a plain brute
    force. Compiled kernels offer every entry to a bounded per-point max-heap of the
-   ``k + extra`` smallest values; the heap's root is a threshold that tightens as blocks
-   stream by. Memory is ``O(n (k + extra) + block^2)``: never an n x n matrix. Elsewhere (a GPU)
-   each row block is matched against all columns with ``torch.topk``.
-3. The kept candidates' distances are recomputed exactly in float64 from coordinate
-   differences and sorted; the first ``k`` are the answer.
-4. Certificate: every point not kept had a float32 squared distance at least the heap's final
-   root ``v``; float32 rounding moves a squared distance by at most
-   ``err = (d + 8) 2^-24 (|x_i|^2 + max_j |x_j|^2)``. If ``v - err`` exceeds the exact k-th squared
-   distance, no discarded point can be nearer than the k-th kept one. Rows that fail the
-   certificate (near-ties at the boundary, huge offsets) are searched again in float64.
+   ``k + extra`` smallest values; the heap's root is a threshold that tightens as blocks stream
+   by. Memory is ``O(n (k + extra) + block^2)``: never an n x n matrix. Elsewhere (a GPU) each
+   row block is matched against all columns with ``torch.topk``.
+4. The kept candidates' distances are recomputed exactly in float64 from coordinate
+   differences of the original rows and sorted; the first ``k`` are the answer.
+5. Certificate: every point not kept had a float32 value at least the heap's final root ``v``.
+   That value is at most the true squared distance (a lower bound's is smaller still) plus its
+   float32 rounding, below ``err = (2 (m + 8) + 16) 2^-24 (|x_i|^2 + max_j |x_j|^2)`` for m
+   coordinates (the multiply, the norms, and the rounding of the coordinates to float32). If
+   ``v - err`` exceeds the exact k-th squared distance, no discarded point can be nearer than
+   the k-th kept one. Rows that fail (near-ties at the boundary, huge offsets, neighbours told
+   apart only outside the principal axes) are searched again: in all d coordinates when the
+   first pass was pruned, then, if still uncertified, in float64.
 
 ``query_points`` restricts the search to a seeded random subset of query points whose
 neighbours are still searched among all points: the per-point statistics of large data sets
@@ -32,12 +41,14 @@ import numpy as np
 import torch
 
 from . import _knn_kernels as kernels
+from . import _knn_projection as projection
 from ._input import EstimatorInputError, as_matrix, check_int, rng_from
 
 __all__ = ["Neighbors", "nearest_neighbors", "neighbors_for", "resolve_device"]
 
 _EXTRA_CANDIDATES = 8
 _FP32_UNIT_ROUNDOFF = 2.0**-24
+_TRIAL_QUERIES = 256
 
 
 @dataclass(frozen=True)
@@ -46,6 +57,8 @@ class Neighbors:
 
     ``distances[i, j]`` is the exact (float64) Euclidean distance from point ``query_index[i]``
     to its (j+1)-th nearest other point ``indices[i, j]``, ascending along each row.
+    ``n_recertified`` counts the query rows whose first certificate failed and that were
+    searched again (in full dimension and, if need be, in float64).
     """
 
     distances: np.ndarray
@@ -113,50 +126,38 @@ def nearest_neighbors(
     block_size : rows per block; memory is about ``4 block_size^2`` bytes per block.
     """
     matrix = as_matrix(X, min_points=2, keep_float32=True)
-    n_points, n_features = matrix.shape
-    k = check_int(k, "k", low=1, high=n_points - 1)
-    block_size = check_int(block_size, "block_size", low=16)
-    order, n_queries = _query_order(n_points, query_points, seed)
-    points, sq_norms = _centred_float32(matrix, order)
-    torch_device = resolve_device(device)
-    keep = min(n_points - 1, k + _EXTRA_CANDIDATES)
-    if torch_device.type == "cpu":
-        roots, candidates = _search_cpu(points, sq_norms, n_queries, keep, block_size)
-    else:
-        roots, candidates = _search_torch(points.to(torch_device), sq_norms.to(torch_device), n_queries, keep, block_size)
-    exact, neighbours = _select_exact(matrix, order[:n_queries], order[candidates], k)
-    failed = np.empty(0, dtype=np.int64)
-    if keep < n_points - 1:  # otherwise every point was a candidate: nothing to certify
-        failed = _uncertified(roots, sq_norms.numpy(), exact[:, -1], n_features)
-    if failed.size:
-        exact[failed], neighbours[failed] = _search_float64(matrix, order[failed], k)
-    return Neighbors(
-        distances=_readonly(np.sqrt(exact)),
-        indices=_readonly(neighbours),
-        query_index=_readonly(order[:n_queries].copy()),
-        n_points=n_points,
-        n_features=n_features,
-        method=_describe(k, n_queries, n_points, torch_device),
-        n_recertified=int(failed.size),
-    )
-
-
-def _centred_float32(matrix: np.ndarray, order: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-    """Rows in search order, centred (distances unchanged, cancellation smaller), as float32."""
-    source = torch.from_numpy(matrix)
-    mean = source.mean(dim=0, dtype=torch.float64)
-    if not np.array_equal(order, np.arange(order.size)):
-        source = source[torch.from_numpy(order)]
-    points = (source.double() - mean).float()
-    return points, points.pow(2).sum(dim=1)
+    return neighbors_for(matrix, k, None, query_points=query_points, seed=seed, device=device, block_size=block_size)
 
 
 def neighbors_for(matrix: np.ndarray, k: int, neighbors: Neighbors | None, **search) -> Neighbors:
-    """``neighbors`` checked against ``matrix`` and ``k``, or a fresh search with ``search`` options."""
+    """``neighbors`` checked against ``matrix`` (already through ``as_matrix``) and ``k``, or a
+    fresh search of ``matrix`` with the ``search`` options of :func:`nearest_neighbors`."""
     if neighbors is not None:
         return neighbors.require(k, matrix.shape)
-    check_int(k, "k", low=1, high=matrix.shape[0] - 1)
-    return nearest_neighbors(matrix, k=k, **search)
+    k = check_int(k, "k", low=1, high=matrix.shape[0] - 1)
+    return _search(matrix, k, **search)
+
+
+def _search(matrix, k, *, query_points=None, seed=0, device="auto", block_size=2048) -> Neighbors:
+    n_points = matrix.shape[0]
+    block_size = check_int(block_size, "block_size", low=16)
+    torch_device = resolve_device(device)
+    job_order, n_queries = _query_order(n_points, query_points, seed)
+    shape = projection.geometry(matrix) if projection.worth_examining(*matrix.shape) else None
+    order, back = _search_order(job_order, n_queries, matrix, shape)
+    job = _Job(matrix[order], k, n_queries, torch_device, block_size)
+    centre = shape.centre if shape is not None else projection.centre_of(matrix)
+    space = _first_space(job, shape, centre)
+    exact, found, n_recertified = job.solve(space, centre)
+    return Neighbors(
+        distances=_readonly(np.sqrt(exact)[back]),
+        indices=_readonly(order[found][back]),
+        query_index=_readonly(job_order[:n_queries].copy()),
+        n_points=n_points,
+        n_features=matrix.shape[1],
+        method=_describe(job, space),
+        n_recertified=n_recertified,
+    )
 
 
 def _query_order(n_points: int, query_points, seed) -> tuple[np.ndarray, int]:
@@ -167,9 +168,81 @@ def _query_order(n_points: int, query_points, seed) -> tuple[np.ndarray, int]:
     return rng_from(seed).permutation(n_points), n_queries
 
 
-def _describe(k: int, n_queries: int, n_points: int, device: torch.device) -> str:
+def _search_order(job_order, n_queries, matrix, shape) -> tuple[np.ndarray, np.ndarray]:
+    """``job_order`` with the queries and the other rows each in k-d tree order on the leading
+    principal axes, and where each query of ``job_order`` landed (to put results back)."""
+    if shape is None:
+        return job_order, np.arange(n_queries)
+    coords = shape.leading_coordinates(matrix)[job_order]
+    queries = projection.spatial_order(coords[:n_queries])
+    rest = n_queries + projection.spatial_order(coords[n_queries:])
+    back = np.empty(n_queries, dtype=np.int64)
+    back[queries] = np.arange(n_queries)
+    return job_order[np.concatenate([queries, rest])], back
+
+
+def _first_space(job: "_Job", shape, centre) -> projection.Space:
+    """PCA lower bounds when a trial on a few queries says they pay, else the centred points."""
+    pruned = None
+    if shape is not None and job.k + _EXTRA_CANDIDATES < job.n_points - 1:
+        trial = np.unique(np.linspace(0, job.n_queries - 1, min(job.n_queries, _TRIAL_QUERIES)).astype(np.int64))
+        pruned = projection.choose_space(job.ordered, shape, lambda space: job.run(space, trial)[2].size / trial.size)
+    return pruned if pruned is not None else projection.full_space(job.ordered, centre)
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One search: rows in search order (queries first, original values) and its options."""
+
+    ordered: np.ndarray
+    k: int
+    n_queries: int
+    device: torch.device
+    block_size: int
+
+    @property
+    def n_points(self) -> int:
+        return self.ordered.shape[0]
+
+    def solve(self, space, centre) -> tuple[np.ndarray, np.ndarray, int]:
+        """Exact squared distances and positions of every query's k nearest; rows re-searched."""
+        exact, found, failed = self.run(space)
+        n_recertified = failed.size
+        if failed.size and space.rank is not None:
+            exact[failed], found[failed], still = self.run(projection.full_space(self.ordered, centre), failed)
+            failed = failed[still]
+        if failed.size:
+            exact[failed], found[failed] = _search_float64(self.ordered, failed, self.k)
+        return exact, found, n_recertified
+
+    def run(self, space, queries=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Search ``queries`` (positions; None: all queries) in ``space``: exact squared distances
+        and positions of their k nearest candidates, and which of them failed the certificate."""
+        keep = min(self.n_points - 1, self.k + _EXTRA_CANDIDATES)
+        rows = np.arange(self.n_queries) if queries is None else queries
+        roots, candidates = self._candidates(space, rows, keep)
+        exact, found = _select_exact(self.ordered, rows, candidates, self.k)
+        if keep == self.n_points - 1:  # every point was a candidate: nothing to certify
+            return exact, found, np.empty(0, dtype=np.int64)
+        return exact, found, _uncertified(roots, space, rows, exact[:, -1])
+
+    def _candidates(self, space, rows, keep):
+        if self.device.type != "cpu":
+            points, sq_norms = space.points.to(self.device), space.sq_norms.to(self.device)
+            return _search_torch(points, sq_norms, rows, keep, self.block_size)
+        if rows.size == self.n_points:  # every point, in order: symmetric block pairs
+            return _search_symmetric(space.points, space.sq_norms.numpy(), keep, self.block_size)
+        return _search_rows(space.points, space.sq_norms.numpy(), rows, keep, self.block_size)
+
+
+def _describe(job: _Job, space: projection.Space) -> str:
+    n_queries, n_points = job.n_queries, job.n_points
     scope = "all points" if n_queries == n_points else f"{n_queries} random query points of {n_points}"
-    return f"exact kNN (k={k}, {scope}, float32 search on {device.type}, float64 distances, certified)"
+    coordinates = "" if space.rank is None else f" of PCA-pruned p={space.rank} lower bounds"
+    return (
+        f"exact kNN (k={job.k}, {scope}, float32 search{coordinates} on {job.device.type}, "
+        f"float64 distances, certified)"
+    )
 
 
 def _readonly(array: np.ndarray) -> np.ndarray:
@@ -177,37 +250,53 @@ def _readonly(array: np.ndarray) -> np.ndarray:
     return array
 
 
-def _sq_distance_block(points, sq_norms, rows: slice, cols: slice) -> torch.Tensor:
-    base = sq_norms[rows, None] + sq_norms[None, cols]
-    return torch.addmm(base, points[rows], points[cols].T, beta=1.0, alpha=-2.0)
+def _empty_heaps(n_rows: int, keep: int):
+    values = np.full((n_rows, keep), np.inf, dtype=np.float32)
+    return values, np.full((n_rows, keep), -1, dtype=np.int64), np.full(n_rows, np.inf, dtype=np.float32)
 
 
-def _search_cpu(points, sq_norms, n_queries, keep, block_size):
+def _search_symmetric(points, sq_norms, keep, block_size):
+    """Every point against every other, over block pairs (I, J >= I): the diagonal first, then
+    pairs further and further apart in the search order."""
     n_points = points.shape[0]
-    heap_values = np.full((n_queries, keep), np.inf, dtype=np.float32)
-    heap_indices = np.full((n_queries, keep), -1, dtype=np.int64)
+    heap_values, heap_indices, roots = _empty_heaps(n_points, keep)
+    positions = np.arange(n_points)
     n_chunks = 4 * torch.get_num_threads()
-    symmetric = n_queries == n_points
-    for row_start in range(0, n_queries, block_size):
-        rows = slice(row_start, min(n_queries, row_start + block_size))
-        first_col = row_start if symmetric else 0
-        for col_start in range(first_col, n_points, block_size):
-            cols = slice(col_start, min(n_points, col_start + block_size))
-            block = _sq_distance_block(points, sq_norms, rows, cols).numpy()
-            kernels.push_rows(block, row_start, col_start, heap_values, heap_indices)
-            if symmetric and col_start != row_start:
-                kernels.push_columns(block, row_start, col_start, heap_values, heap_indices, n_chunks)
-    return heap_values.max(axis=1), heap_indices
+    starts = range(0, n_points, block_size)
+    for offset in range(len(starts)):
+        for row_start, col_start in zip(starts, starts[offset:]):
+            rows, cols = slice(row_start, row_start + block_size), slice(col_start, col_start + block_size)
+            dots = (points[rows] @ points[cols].T).numpy()
+            kernels.push_rows(dots, sq_norms[rows], sq_norms[cols], positions[rows], row_start, col_start,
+                              heap_values, heap_indices, roots)
+            if offset:
+                kernels.push_columns(dots, sq_norms[rows], sq_norms[cols], row_start, col_start,
+                                     heap_values, heap_indices, roots, n_chunks)
+    return roots, heap_indices
 
 
-def _search_torch(points, sq_norms, n_queries, keep, block_size):
-    """Row blocks against all columns with ``torch.topk`` (used on GPUs)."""
-    n_points = points.shape[0]
+def _search_rows(points, sq_norms, queries, keep, block_size):
+    """The points at positions ``queries`` against all points, block by block."""
+    heap_values, heap_indices, roots = _empty_heaps(queries.size, keep)
+    query_points = points[torch.from_numpy(queries)]
+    for row_start in range(0, queries.size, block_size):
+        rows = slice(row_start, row_start + block_size)
+        for col_start in range(0, points.shape[0], block_size):
+            cols = slice(col_start, col_start + block_size)
+            dots = (query_points[rows] @ points[cols].T).numpy()
+            kernels.push_rows(dots, sq_norms[queries[rows]], sq_norms[cols], queries[rows], row_start, col_start,
+                              heap_values, heap_indices, roots)
+    return roots, heap_indices
+
+
+def _search_torch(points, sq_norms, queries, keep, block_size):
+    """The points at positions ``queries`` against all columns with ``torch.topk`` (used on GPUs)."""
     roots, found = [], []
-    for row_start in range(0, n_queries, block_size):
-        rows = slice(row_start, min(n_queries, row_start + block_size))
-        block = _sq_distance_block(points, sq_norms, rows, slice(0, n_points))
-        block[torch.arange(block.shape[0]), torch.arange(rows.start, rows.stop)] = float("inf")
+    for start in range(0, queries.size, block_size):
+        batch = torch.from_numpy(queries[start : start + block_size]).to(points.device)
+        base = sq_norms[batch, None] + sq_norms[None, :]
+        block = torch.addmm(base, points[batch], points.T, beta=1.0, alpha=-2.0)
+        block[torch.arange(batch.numel(), device=points.device), batch] = float("inf")
         values, indices = torch.topk(block, keep, dim=1, largest=False, sorted=False)
         roots.append(values.max(dim=1).values.cpu())
         found.append(indices.cpu())
@@ -221,14 +310,15 @@ def _select_exact(matrix, query_rows, candidates, k):
     return np.take_along_axis(exact, order, axis=1), np.take_along_axis(candidates, order, axis=1)
 
 
-def _uncertified(roots, sq_norms, kth_sq_distance, n_features) -> np.ndarray:
+def _uncertified(roots, space, query_rows, kth_sq_distance) -> np.ndarray:
     """Queries whose discarded points might, within float32 rounding, beat the k-th kept one.
 
-    ``sq_norms`` are the float32 squared norms of the centred rows (queries first); the factor
-    2 on the rounding bound covers the rounding of those norms themselves.
+    ``roots`` are float32 values computed from ``space`` (centred points or PCA lower bounds).
+    The factor 2 on the matrix-multiply bound covers the float32 norms; the 16 further units
+    cover the rounding of the coordinates themselves to float32 (at most 4 units).
     """
-    norms = sq_norms.astype(np.float64)
-    bound = 2 * (n_features + 8) * _FP32_UNIT_ROUNDOFF * (norms[: roots.size] + norms.max())
+    scale = space.scale[query_rows] + space.scale.max()
+    bound = (2 * (space.n_terms + 8) + 16) * _FP32_UNIT_ROUNDOFF * scale
     return np.flatnonzero(~(roots.astype(np.float64) - bound > kth_sq_distance))
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ._input import as_matrix, check_int
 from .gride import gride_from_neighbors
-from .knn import nearest_neighbors
+from .knn import neighbors_for
 from .mle import local_id_from_neighbors, mle_from_neighbors
 from .twonn import twonn_from_neighbors
 
@@ -35,7 +35,8 @@ def knn_estimates(
     matrix = as_matrix(X, min_points=4, keep_float32=True)
     k = check_int(k, "k", low=3, high=matrix.shape[0] - 1)
     gride_range_max = min(check_int(gride_range_max, "gride_range_max", low=2), matrix.shape[0] - 1)
-    neighbors = nearest_neighbors(matrix, k=max(k, gride_range_max), query_points=query_points, seed=seed, device=device)
+    search = {"query_points": query_points, "seed": seed, "device": device}
+    neighbors = neighbors_for(matrix, max(k, gride_range_max), None, **search)
     shared = {"n_bootstrap": n_bootstrap, "ci_level": ci_level, "seed": seed}
     return {
         "neighbors": neighbors,

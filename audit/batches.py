@@ -12,7 +12,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
-__all__ = ["Batch", "batches"]
+__all__ = ["Batch", "batches", "masked_mean"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,12 @@ def batches(features, batch_size: int, *, dtype=torch.float32, tokenizer=None, m
             encoded = tokenizer(list(chunk), padding=True, truncation=True, max_length=max_length, return_tensors="pt")
             inputs = dict(encoded)
             yield Batch(inputs, inputs["attention_mask"].bool(), start, len(chunk))
+
+
+def masked_mean(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of (N, T, C) ``states`` over the positions where ``mask`` (N, T) is true."""
+    weights = mask.unsqueeze(-1).to(states.dtype)
+    return (states * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
 
 
 def n_batches(features, batch_size: int) -> int:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from .batches import masked_mean
 from .errors import CaptureError
 from .layers import OUTPUT
 
@@ -218,8 +219,7 @@ def _sequence_points(tensor, mode, name, mask):
     valid = mask if mask is not None else torch.ones((n, length), dtype=torch.bool)
     skip = " (padding skipped)" if mask is not None else ""
     if mode == "mean":
-        weights = valid.unsqueeze(-1).to(tensor.dtype)
-        return _per_sample((tensor * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1), f"sequence: mean over positions{skip}")
+        return _per_sample(masked_mean(tensor, valid), f"sequence: mean over positions{skip}")
     if mode in ("tokens", "positions"):
         return _every_position(tensor, valid, f"sequence: every position a point{skip}")
     if mode == "last":

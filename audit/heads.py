@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from .batches import batches
+from .batches import batches, masked_mean
 from .errors import CaptureError
 from .estimators import effective_heads, head_redundancy
 from .metrics._base import from_estimate
@@ -122,8 +122,7 @@ def _outputs(model, features) -> torch.Tensor:
             output = batch.run(model.module)
             output = output if isinstance(output, torch.Tensor) else output[0]
             if output.ndim == 3 and batch.mask is not None:  # token states: compare texts by masked mean
-                weights = batch.mask.unsqueeze(-1).to(output.dtype)
-                output = (output * weights).sum(dim=1) / weights.sum(dim=1)
+                output = masked_mean(output, batch.mask)
             found.append(output.float().flatten(1))
     return torch.cat(found)
 

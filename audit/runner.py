@@ -43,7 +43,9 @@ def run_audit(loaded, progress: Progress | None = None) -> AuditResult:
     captured = _capture(model, probe, names, attention, spec, progress)
     timings["capture_s"] = time.perf_counter() - tick
     tick = time.perf_counter()
-    layers = tuple(_layer_result(captured.layers[name], spec, progress) for name in names)
+    selected = spec.selected_metrics()
+    primary = next((name for name in ID_PREFERENCE if name in selected), None)
+    layers = tuple(_layer_result(captured.layers[name], spec, selected, primary, progress) for name in names)
     timings["metrics_s"] = time.perf_counter() - tick
     use_accuracy = outputs_class_scores(captured.predictions, probe.labels, captured.output_width)
     heads = _heads(model, probe, attention, captured, spec, use_accuracy, progress, timings)
@@ -56,9 +58,9 @@ def run_audit(loaded, progress: Progress | None = None) -> AuditResult:
         probe=probe.info,
         environment=_environment(spec),
         layers=layers,
-        metric_names=tuple(spec.selected_metrics()),
-        primary_id=_primary_id(spec),
-        metric_info=_metric_info(spec),
+        metric_names=tuple(selected),
+        primary_id=primary,
+        metric_info=_metric_info(selected),
         accuracy=accuracy_result(captured.predictions, probe.labels, layers, captured.output_width),
         heads=heads,
         token_embeddings=tokens,
@@ -117,14 +119,8 @@ def resolve_layers(loaded, module) -> list[str]:
     return select_layers(available, include, loaded.spec.layers.exclude, fail)
 
 
-def _primary_id(spec) -> str | None:
-    selected = spec.selected_metrics()
-    return next((name for name in ID_PREFERENCE if name in selected), None)
-
-
-def _layer_result(layer, spec, progress) -> LayerResult:
+def _layer_result(layer, spec, selected, primary, progress) -> LayerResult:
     matrix = layer.matrix
-    selected = spec.selected_metrics()
     progress.stage(f"metrics on {layer.name}: {matrix.shape[0]} points x {matrix.shape[1]} features")
     data = LayerData(layer.name, matrix, spec.seed, neighbors_needed(selected), spec.capture.knn_device)
     return LayerResult(
@@ -135,15 +131,15 @@ def _layer_result(layer, spec, progress) -> LayerResult:
         n_points_seen=int(layer.n_seen),
         reduction=layer.reduction,
         metrics=compute_layer(data, selected),
-        primary_id=_primary_id(spec),
+        primary_id=primary,
         is_output=layer.is_output,
     )
 
 
-def _metric_info(spec) -> dict[str, dict[str, str]]:
+def _metric_info(selected) -> dict[str, dict[str, str]]:
     metrics = registry()
     return {name: {"title": metrics[name].title, "kind": metrics[name].kind, "description": metrics[name].description}
-            for name in spec.selected_metrics()}
+            for name in selected}
 
 
 def _warnings(layers) -> list[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..estimators import EstimatorInputError
 from ..results import MetricResult
-from ._base import LayerData
+from ._base import LayerData, failed
 from ._registry import MetricDef, registry
 
 __all__ = ["LayerData", "MetricDef", "registry", "compute_layer", "neighbors_needed", "ID_PREFERENCE"]
@@ -33,6 +33,5 @@ def compute_layer(layer: LayerData, selected: dict) -> dict[str, MetricResult]:
         try:
             results[name] = definition.compute(layer, params)
         except EstimatorInputError as error:
-            results[name] = MetricResult(name=name, title=definition.title, value=None, method="",
-                                         status="failed", message=str(error))
+            results[name] = failed(name, definition.title, error)
     return results

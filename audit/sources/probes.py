@@ -101,21 +101,13 @@ def _read_csv(path: Path, probe_spec):
 
 def read_txt(path: Path, probe_spec):
     """One text per line; blank lines are skipped."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as error:
-        raise SourceError(str(path), f"cannot read as UTF-8 text: {error}") from None
-    return [line.strip() for line in lines if line.strip()], None
+    return [line.strip() for line in _text_lines(path) if line.strip()], None
 
 
 def read_jsonl(path: Path, probe_spec):
     """One JSON object per line with a text field and, optionally, a label field."""
     texts, labels = [], []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as error:
-        raise SourceError(str(path), f"cannot read as UTF-8 text: {error}") from None
-    for number, line in enumerate(lines, start=1):
+    for number, line in enumerate(_text_lines(path), start=1):
         if line.strip():
             record = _json_record(path, number, line, probe_spec.text_field)
             texts.append(str(record[probe_spec.text_field]))
@@ -124,6 +116,13 @@ def read_jsonl(path: Path, probe_spec):
                     raise SourceError(f"{path}:{number}", f"has no field {probe_spec.labels!r}")
                 labels.append(record[probe_spec.labels])
     return texts, (np.array(labels) if probe_spec.labels is not None else None)
+
+
+def _text_lines(path: Path) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise SourceError(str(path), f"cannot read as UTF-8 text: {error}") from None
 
 
 def _json_record(path, number, line, text_field) -> dict:

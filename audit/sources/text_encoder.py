@@ -16,6 +16,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..batches import masked_mean
+
 __all__ = ["TextEncoder", "MaskedPooling", "L2Normalize", "load_text_encoder"]
 
 
@@ -31,10 +33,9 @@ class MaskedPooling(nn.Module):
     def forward(self, token_states: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         if self.mode == "cls":
             return token_states[:, 0]
-        mask = attention_mask.unsqueeze(-1).to(token_states.dtype)
         if self.mode == "max":
-            return token_states.masked_fill(mask == 0, float("-inf")).max(dim=1).values
-        return (token_states * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+            return token_states.masked_fill(attention_mask.unsqueeze(-1) == 0, float("-inf")).max(dim=1).values
+        return masked_mean(token_states, attention_mask.bool())
 
 
 class L2Normalize(nn.Module):

@@ -13,6 +13,7 @@ import math
 import numpy as np
 import torch
 
+from .errors import CaptureError
 from .estimators import EstimatorInputError, twonn
 from .metrics._base import failed, from_estimate
 from .results import TokenEmbeddingResult
@@ -47,7 +48,7 @@ def _input_embeddings(module: torch.nn.Module) -> torch.nn.Embedding:
     getter = getattr(transformer, "get_input_embeddings", None)
     embedding = getter() if getter else None
     if not isinstance(embedding, torch.nn.Embedding):
-        raise EstimatorInputError("the model exposes no input token embedding (get_input_embeddings)")
+        raise CaptureError("token_embeddings", "the model exposes no input token embedding (get_input_embeddings)")
     return embedding
 
 

@@ -144,3 +144,11 @@ metrics: [pca]
     assert result.probe.n_samples == 40 and result.probe.n_classes == 2
     assert result.accuracy is None  # 64-wide embeddings are not 2-class scores
     assert result.layers[-1].name == "sentence_embedding" and result.layers[-1].n_points == 40
+
+
+def test_model_without_token_embeddings_is_a_one_line_input_error():
+    from audit.errors import CaptureError
+    from audit.token_embeddings import token_embedding_result
+
+    with pytest.raises(CaptureError, match="exposes no input token embedding"):
+        token_embedding_result(torch.nn.Linear(3, 3), None, 0)

@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import fnmatch
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,7 +28,7 @@ from .batches import masked_mean
 from .errors import CaptureError
 from .layers import OUTPUT
 
-__all__ = ["CaptureSettings", "LayerCapture", "Captured", "capture"]
+__all__ = ["CaptureSettings", "LayerCapture", "Captured", "TorchTaps", "capture"]
 
 _POSITION_STRIDE = 1 << 32  # order key: sample * stride + position
 
@@ -94,33 +95,61 @@ class Captured:
     output_width: int | None = None
 
 
-def capture(module: torch.nn.Module, batch_stream, layer_names: list[str], settings: CaptureSettings,
+class TorchTaps:
+    """Taps on a torch module: forward hooks on named submodules, the return value as ``output``."""
+
+    def __init__(self, module: torch.nn.Module):
+        self.module = module
+        self._modules = dict(module.named_modules())
+
+    def type_name(self, name: str) -> str:
+        return "model output" if name == OUTPUT else type(self._modules.get(name)).__name__
+
+    def channel_first_1d(self, name: str) -> bool:
+        return isinstance(self._modules.get(name), _CHANNEL_FIRST_1D)
+
+    @contextmanager
+    def open(self, names: list[str]):
+        """Yield ``run(batch) -> {name: tensor}`` with the named layers' outputs and ``output``."""
+        outputs: dict[str, torch.Tensor] = {}
+        handles = [self._modules[name].register_forward_hook(_recorder(name, outputs)) for name in names if name != OUTPUT]
+
+        def run(batch):
+            outputs.clear()
+            outputs[OUTPUT] = _first_tensor(_run(self.module, batch))
+            return dict(outputs)
+
+        try:
+            self.module.eval()
+            with torch.inference_mode():
+                yield run
+        finally:
+            for handle in handles:
+                handle.remove()
+
+
+def capture(model, batch_stream, layer_names: list[str], settings: CaptureSettings,
             progress=None, n_batches: int | None = None) -> Captured:
-    """Run ``module`` over ``batch_stream`` (:class:`~audit.batches.Batch` objects); return every
-    selected layer's points and the model's predictions (argmax of a 2-D output)."""
-    modules = dict(module.named_modules())
-    layers = {name: LayerCapture(name, _type_name(modules.get(name), name), settings.cap_for(name)) for name in layer_names}
-    outputs: dict[str, torch.Tensor] = {}
-    handles = [modules[name].register_forward_hook(_recorder(name, outputs)) for name in layer_names if name != OUTPUT]
+    """Run ``model`` (a torch module, or taps such as :class:`TorchTaps`) over ``batch_stream``
+    (:class:`~audit.batches.Batch` objects); return every selected layer's points and the model's
+    predictions (argmax of a 2-D output)."""
+    taps = TorchTaps(model) if isinstance(model, torch.nn.Module) else model
+    layers = {name: LayerCapture(name, taps.type_name(name), settings.cap_for(name)) for name in layer_names}
     predictions, n_samples, output_width = [], 0, None
     bar = progress.bar(n_batches, "capture") if progress and n_batches else None
     try:
-        module.eval()
-        with torch.inference_mode():
+        with taps.open(layer_names) as run:
             for batch in batch_stream:
-                outputs[OUTPUT] = _first_tensor(_run(module, batch))
+                outputs = run(batch)
                 predictions.append(_predictions(outputs[OUTPUT]))
                 output_width = None if outputs[OUTPUT] is None or outputs[OUTPUT].ndim != 2 else outputs[OUTPUT].shape[1]
                 for name, layer in layers.items():
                     layer.is_output = outputs.get(name) is outputs[OUTPUT]
-                    _take(layer, outputs.get(name), modules.get(name), settings, batch)
-                outputs.clear()
+                    _take(layer, outputs.get(name), taps.channel_first_1d(name), settings, batch)
                 n_samples += batch.size
                 if bar:
                     bar.update(1)
     finally:
-        for handle in handles:
-            handle.remove()
         if bar:
             bar.close()
     kept = None if any(p is None for p in predictions) else np.concatenate(predictions)
@@ -160,26 +189,26 @@ def _predictions(output):
     return output.argmax(dim=1).numpy()
 
 
-def _take(layer: LayerCapture, tensor, module, settings: CaptureSettings, batch) -> None:
+def _take(layer: LayerCapture, tensor, channel_first_1d: bool, settings: CaptureSettings, batch) -> None:
     if tensor is None:
         raise CaptureError(layer.name, "produced no tensor output (or was never called in the forward pass)")
     tensor = tensor.detach().float()
     last = batch.first_sample + tensor.shape[0] - 1
     if not torch.isfinite(tensor).all():
         raise CaptureError(layer.name, f"produced NaN or inf on samples {batch.first_sample}..{last}")
-    points, rows, positions, layer.reduction = _to_points(tensor, module, layer.name, settings, batch.mask)
+    points, rows, positions, layer.reduction = _to_points(tensor, channel_first_1d, layer.name, settings, batch.mask)
     sample = batch.first_sample + rows
     order = sample * _POSITION_STRIDE + positions
     layer.add(points.numpy(), _hash_keys(settings.seed, sample, positions), order)
 
 
-def _to_points(tensor: torch.Tensor, module, name: str, settings: CaptureSettings, mask):
+def _to_points(tensor: torch.Tensor, channel_first_1d: bool, name: str, settings: CaptureSettings, mask):
     """(points, row of each point in the batch, position of each point, description)."""
     n = tensor.shape[0]
     if tensor.ndim <= 2:
         points = tensor[:, None] if tensor.ndim == 1 else tensor
         return points, np.arange(n), np.zeros(n, dtype=np.int64), "one point per sample"
-    channel_first = tensor.ndim >= 4 or isinstance(module, _CHANNEL_FIRST_1D)
+    channel_first = tensor.ndim >= 4 or channel_first_1d
     mode = settings.reduction_for(name, channel_first)
     if channel_first:
         return _conv_points(tensor, mode, name)
@@ -240,6 +269,3 @@ def _hash_keys(seed: int, sample: np.ndarray, position: np.ndarray) -> np.ndarra
         x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
         return x ^ (x >> np.uint64(31))
 
-
-def _type_name(module, name) -> str:
-    return "model output" if name == OUTPUT else type(module).__name__

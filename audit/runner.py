@@ -14,7 +14,7 @@ from .batches import batches, n_batches
 from .capture import CaptureSettings, capture
 from .estimators.knn import resolve_device
 from .heads import attention_layers, head_layer_result, heads_result
-from .layers import available_layers, default_layers, select_layers
+from .layers import OUTPUT, available_layers, default_layers, select_layers
 from .accuracy import accuracy_result, outputs_class_scores
 from .metrics import ID_PREFERENCE, LayerData, compute_layer, neighbors_needed, registry
 from .progress import Progress
@@ -25,7 +25,7 @@ from .token_embeddings import token_embedding_result
 __all__ = ["run_audit", "resolve_layers"]
 
 _REPORTED_PACKAGES = ("torch", "numpy", "scipy", "scikit-learn", "numba", "safetensors", "pydantic",
-                      "jinja2", "matplotlib", "weasyprint", "transformers", "tokenizers")
+                      "jinja2", "matplotlib", "weasyprint", "transformers", "tokenizers", "onnx", "onnxruntime")
 
 
 def run_audit(loaded, progress: Progress | None = None) -> AuditResult:
@@ -34,7 +34,7 @@ def run_audit(loaded, progress: Progress | None = None) -> AuditResult:
     spec, timings, started = loaded.spec, {}, time.perf_counter()
     progress.stage(f"loading model {spec.model.kind}")
     model = load_model(loaded)
-    names = resolve_layers(loaded, model.module)
+    names = resolve_layers(loaded, model)
     attention = attention_layers(model.module) if spec.heads is not None else []
     progress.stage(f"loading probe {spec.probe.source}")
     probe = load_probe(loaded)
@@ -80,7 +80,7 @@ def _capture(model, probe, names, attention, spec, progress):
     )
     stream = batches(probe.features, spec.probe.batch_size, dtype=model.input_dtype, tokenizer=model.tokenizer,
                      max_length=model.max_length)
-    return capture(model.module, stream, names + head_names, settings, progress,
+    return capture(model.taps(), stream, names + head_names, settings, progress,
                    n_batches(probe.features, spec.probe.batch_size))
 
 
@@ -107,11 +107,15 @@ def _token_embeddings(model, spec, progress, timings):
     return found
 
 
-def resolve_layers(loaded, module) -> list[str]:
-    """The layer names the spec selects on this model (its errors name the spec's line)."""
-    hookable = loaded.spec.model.kind != "torchscript"
-    available = available_layers(module, hookable)
-    include = loaded.spec.layers.include or default_layers(module, hookable)
+def resolve_layers(loaded, model) -> list[str]:
+    """The layer names the spec selects on this :class:`~audit.sources.LoadedModel` (its errors
+    name the spec's line)."""
+    if model.graph is not None:
+        available, defaults = model.graph.layer_names + [OUTPUT], model.graph.default_layers()
+    else:
+        hookable = loaded.spec.model.kind != "torchscript"
+        available, defaults = available_layers(model.module, hookable), default_layers(model.module, hookable)
+    include = loaded.spec.layers.include or defaults
 
     def fail(loc, message):
         raise loaded.error(loc, message)

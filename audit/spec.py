@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import importlib.util
 import typing
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,7 @@ __all__ = ["AuditSpec", "LoadedSpec", "load_spec", "BUILTIN_PROBES", "MODEL_SUFF
 BUILTIN_PROBES = ("sklearn:digits", "sklearn:iris", "sklearn:breast_cancer", "sklearn:wine")
 PROBE_SUFFIXES = (".npz", ".npy", ".csv", ".txt", ".jsonl")
 TEXT_SUFFIXES = (".txt", ".jsonl")
-MODEL_KINDS = ("torch", "torchscript", "transformers")
+MODEL_KINDS = ("torch", "torchscript", "transformers", "onnx")
 REDUCTIONS = ("mean", "tokens", "last", "cls", "positions", "flatten")
 MODEL_SUFFIXES = {"weights": (".safetensors", ".pt", ".pth", ".bin"), "torchscript": (".pt", ".pth", ".ts", ".torchscript")}
 METRIC_ORDER = ("twonn", "mle", "local_id", "gride", "pca", "participation_ratio", "effective_rank",
@@ -83,7 +84,24 @@ class TransformersModel(_Strict):
         return self
 
 
-ModelSpec = Annotated[Union[TorchModel, TorchScriptModel, TransformersModel], Field(discriminator="kind")]
+class OnnxModel(_Strict):
+    """An ONNX file run by ONNX Runtime on the CPU; its intermediate tensors are the layers."""
+
+    kind: Literal["onnx"]
+    path: str | None = Field(None, description="the .onnx file (external data files beside it are read too)")
+    package_file: str | None = Field(
+        None, description="a file shipped inside an installed package, 'package/dir/model.onnx' (the package is not imported)")
+    input: str | None = Field(None, description="the graph input the probe feeds (default: the only input that is not an initializer)")
+    threads: int = Field(0, ge=0, description="ONNX Runtime intra-op threads (0: its default, one per core)")
+
+    @model_validator(mode="after")
+    def _one_location(self):
+        if (self.path is None) == (self.package_file is None):
+            raise ValueError("give exactly one of 'path' and 'package_file'")
+        return self
+
+
+ModelSpec = Annotated[Union[TorchModel, TorchScriptModel, TransformersModel, OnnxModel], Field(discriminator="kind")]
 
 
 class ProbeSpec(_Strict):
@@ -236,6 +254,17 @@ class LoadedSpec:
             raise self.error(loc, f"not a model directory (no config.json): {directory}")
         return directory
 
+    def model_file(self) -> Path:
+        """A file model's path, from ``path`` or from ``package_file`` inside an installed package."""
+        model = self.spec.model
+        if getattr(model, "package_file", None) is None:
+            return self.resolve(model.path)
+        package, _, inside = model.package_file.partition("/")
+        found = importlib.util.find_spec(package) if package.isidentifier() else None
+        if found is None or not found.submodule_search_locations:
+            raise self.error(("model", "package_file"), f"no installed package {package!r}")
+        return Path(found.submodule_search_locations[0]) / inside
+
     def error(self, loc: tuple, what: str) -> SpecError:
         return SpecError(f"{self.path}:{_line_of(self.root, loc)}: {_key_path(loc)}", what)
 
@@ -318,8 +347,8 @@ def _check_files(loaded: LoadedSpec) -> None:
             named.append((("model", "factory"), target))
         if spec.model.weights:
             named.append((("model", "weights"), spec.model.weights))
-    elif spec.model.kind == "torchscript":
-        named.append((("model", "path"), spec.model.path))
+    elif spec.model.kind in ("torchscript", "onnx"):
+        named.append((("model", "path" if spec.model.path else "package_file"), str(loaded.model_file())))
     else:
         loaded.model_directory()
     for loc, relative in named:

@@ -1,5 +1,6 @@
 """Model loaders: a factory plus a state dict (safetensors or torch.load with weights_only),
-or a TorchScript archive. New kinds (transformers, ONNX) add a loader here and a spec class."""
+a TorchScript archive, a Hugging Face directory (:mod:`.text_encoder`) or an ONNX file
+(:mod:`.onnx_model`). A new kind adds a loader here and a spec class."""
 
 from __future__ import annotations
 
@@ -13,22 +14,32 @@ from pathlib import Path
 
 import torch
 
+from ..capture import TorchTaps
 from ..errors import SourceError
 from ..results import ModelInfo
 from .digest import file_digest
+from .onnx_model import OnnxGraph, OnnxTaps, load_onnx
 
 __all__ = ["LoadedModel", "load_model"]
+
+_TORCH_DTYPES = {"float32": torch.float32, "float64": torch.float64, "float16": torch.float16, "int64": torch.int64,
+                 "int32": torch.int32, "uint8": torch.uint8}
 
 
 @dataclass(frozen=True)
 class LoadedModel:
     """The model in eval mode; text models also bring their tokenizer and token limit."""
 
-    module: torch.nn.Module
+    module: torch.nn.Module | None  # None for an ONNX model, which runs through ``graph``
     info: ModelInfo
     input_dtype: torch.dtype = torch.float32
     tokenizer: object = None
     max_length: int = 0
+    graph: OnnxGraph | None = None
+
+    def taps(self):
+        """How capture reads this model's layers: forward hooks, or extra ONNX graph outputs."""
+        return OnnxTaps(self.graph) if self.graph is not None else TorchTaps(self.module)
 
 
 def load_model(loaded) -> LoadedModel:
@@ -36,10 +47,12 @@ def load_model(loaded) -> LoadedModel:
     model_spec = loaded.spec.model
     if model_spec.kind == "transformers":
         return _load_transformers(loaded, model_spec)
+    if model_spec.kind == "onnx":
+        return _load_onnx(loaded, model_spec)
     if model_spec.kind == "torch":
         module, files, source = _load_factory_model(loaded, model_spec)
     else:
-        path = loaded.resolve(model_spec.path)
+        path = loaded.model_file()
         module, files, source = _load_torchscript(path), [path], str(model_spec.path)
     module.eval()
     return LoadedModel(module, _info(module, model_spec.kind, source, files), getattr(torch, model_spec.input_dtype))
@@ -66,6 +79,14 @@ def _load_transformers(loaded, model_spec) -> LoadedModel:
     source = model_spec.path or model_spec.path_from
     info = _info(module, "transformers", source, files, module_type=type(module.transformer).__name__)
     return LoadedModel(module, info, tokenizer=tokenizer, max_length=model_spec.max_length)
+
+
+def _load_onnx(loaded, model_spec) -> LoadedModel:
+    path = loaded.model_file()
+    graph = load_onnx(path, input_name=model_spec.input, threads=model_spec.threads)
+    info = ModelInfo(source=model_spec.path or model_spec.package_file, kind="onnx", files=(file_digest(path),),
+                     n_parameters=graph.n_parameters, module_type=f"ONNX graph ({graph.proto.graph.name or path.stem})")
+    return LoadedModel(None, info, input_dtype=_TORCH_DTYPES.get(graph.input_dtype.name, torch.float32), graph=graph)
 
 
 def _load_factory_model(loaded, model_spec):

@@ -1,0 +1,232 @@
+"""ONNX models as audit subjects: read and check an ``.onnx`` file, list its intermediate tensors
+(the layer names a spec selects), and run it through ONNX Runtime with the chosen tensors exposed
+as extra graph outputs.
+
+- The file is parsed, checked with ``onnx.checker`` and shape-inferred. Anything that fails
+  (truncated, not ONNX, invalid graph, an operator ONNX Runtime lacks) is a
+  :class:`~audit.errors.SourceError` naming the file: exit 2, never a traceback.
+- Layers are the floating-point outputs of the top-level graph's nodes, named as in the file,
+  plus ``output`` (the graph's first output). Tensors inside subgraphs (``If``, ``Loop``) are
+  not offered: they are not values of the main graph.
+- The probe feeds one graph input (``model.input``, or the only input that is not an
+  initializer). A model exported with a fixed batch size runs the probe in pieces of that size.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import CaptureError, SourceError
+from ..layers import OUTPUT
+
+__all__ = ["OnnxGraph", "OnnxTaps", "load_onnx"]
+
+_FLOAT_TYPES = (1, 10, 11, 16)  # FLOAT, FLOAT16, DOUBLE, BFLOAT16 (onnx.TensorProto)
+# Ops whose outputs make a good default profile: nonlinearities, pooling to a vector, dense maps.
+_DEFAULT_OPS = {"Relu", "LeakyRelu", "PRelu", "Clip", "HardSwish", "Gelu", "Tanh", "Elu", "Selu", "Mish",
+                "Softplus", "GlobalAveragePool", "GlobalMaxPool", "Flatten", "Gemm", "LayerNormalization"}
+_DEFAULT_COUNT = 8
+
+
+@dataclass(frozen=True)
+class OnnxGraph:
+    """A checked ONNX model: its proto, the input the probe feeds, and its float tensors in order."""
+
+    path: Path
+    proto: object  # onnx.ModelProto, shape-inferred
+    input_name: str
+    input_shape: tuple  # ints for fixed dims, strings or None for dynamic ones
+    input_dtype: np.dtype
+    output_name: str
+    tensors: tuple[tuple[str, str], ...]  # (tensor name, op type of its producer), in node order
+    n_parameters: int
+    squeezed: frozenset = frozenset()  # (N, C, 1, 1) tensors: squeeze-excitation internals
+    threads: int = 0
+
+    @property
+    def layer_names(self) -> list[str]:
+        return [name for name, _ in self.tensors]
+
+    def op_type(self, name: str) -> str:
+        return "model output" if name == OUTPUT else dict(self.tensors).get(name, "?")
+
+    def default_layers(self) -> list[str]:
+        """Up to eight tensors spread evenly over the outputs of nonlinearities, pooling and dense
+        ops (the last one always kept), then ``output``. Tensors of shape (N, C, 1, 1) before the
+        last spatial one are squeeze-excitation internals and are left out."""
+        candidates = [name for name, op in self.tensors if op in _DEFAULT_OPS and name != self.output_name]
+        last_spatial = max((i for i, name in enumerate(candidates) if name not in self.squeezed), default=-1)
+        candidates = [name for i, name in enumerate(candidates) if name not in self.squeezed or i > last_spatial]
+        if len(candidates) > _DEFAULT_COUNT:
+            picks = np.linspace(0, len(candidates) - 1, _DEFAULT_COUNT).round().astype(int)
+            candidates = [candidates[i] for i in dict.fromkeys(picks)]
+        return candidates + [OUTPUT]
+
+    @property
+    def fixed_batch(self) -> int | None:
+        first = self.input_shape[0] if self.input_shape else None
+        return first if isinstance(first, int) and first > 0 else None
+
+
+def load_onnx(path: Path, *, input_name: str | None = None, threads: int = 0) -> OnnxGraph:
+    """Read, check and shape-infer ``path``; every failure is a :class:`SourceError`."""
+    import onnx
+
+    proto = _read(path)
+    try:
+        onnx.checker.check_model(proto)
+    except Exception as error:  # onnx raises ValidationError and others for invalid graphs
+        raise SourceError(str(path), f"onnx.checker rejects the model: {_first_line(error)}") from None
+    proto = _infer_shapes(proto)
+    types = _tensor_types(proto.graph)
+    feed = _feed_input(path, proto.graph, input_name)
+    elem_type = feed.type.tensor_type.elem_type
+    return OnnxGraph(
+        path=path,
+        proto=proto,
+        input_name=feed.name,
+        input_shape=tuple(d.dim_value if d.HasField("dim_value") else (d.dim_param or None)
+                          for d in feed.type.tensor_type.shape.dim),
+        input_dtype=np.dtype(onnx.helper.tensor_dtype_to_np_dtype(elem_type)),
+        output_name=proto.graph.output[0].name,
+        tensors=tuple((name, op) for name, op in _activations(proto.graph, feed.name) if types.get(name) in _FLOAT_TYPES),
+        squeezed=frozenset(_squeezed(proto.graph)),
+        n_parameters=_count_weights(proto.graph),
+        threads=threads,
+    )
+
+
+def _read(path: Path):
+    import onnx
+
+    try:
+        return onnx.load(str(path))
+    except Exception as error:  # DecodeError on truncated or foreign bytes, OSError, missing external data
+        raise SourceError(str(path), f"cannot read as an ONNX model (truncated or not ONNX?): {_first_line(error)}") from None
+
+
+def _infer_shapes(proto):
+    import onnx
+
+    try:
+        return onnx.shape_inference.infer_shapes(proto)
+    except Exception:  # custom domains can defeat inference; the declared types still serve
+        return proto
+
+
+def _activations(graph, feed: str):
+    """(tensor, producing op) for every node output that depends on the fed input, in node order
+    (weights computed inside the graph, such as ``ConstantOfShape`` outputs, are not layers)."""
+    live = {feed}
+    for node in graph.node:
+        if any(name in live for name in node.input):
+            for name in node.output:
+                if name:
+                    live.add(name)
+                    yield name, node.op_type
+
+
+def _squeezed(graph):
+    for info in graph.value_info:
+        dims = info.type.tensor_type.shape.dim
+        if len(dims) == 4 and all(d.HasField("dim_value") and d.dim_value == 1 for d in dims[2:]):
+            yield info.name
+
+
+def _count_weights(graph) -> int:
+    """Floating-point values stored in the graph: initializers and ``Constant`` nodes (some
+    exporters, Paddle's among them, store weights as constants)."""
+    stored = list(graph.initializer) + [attribute.t for node in graph.node if node.op_type == "Constant"
+                                        for attribute in node.attribute if attribute.name == "value"]
+    return sum(int(np.prod(tensor.dims)) for tensor in stored if tensor.data_type in _FLOAT_TYPES)
+
+
+def _tensor_types(graph) -> dict[str, int]:
+    return {info.name: info.type.tensor_type.elem_type
+            for info in (*graph.input, *graph.value_info, *graph.output) if info.type.HasField("tensor_type")}
+
+
+def _feed_input(path: Path, graph, input_name: str | None):
+    initializers = {init.name for init in graph.initializer}
+    inputs = [info for info in graph.input if info.name not in initializers]
+    names = [info.name for info in inputs]
+    if input_name is not None:
+        if input_name not in names:
+            raise SourceError(str(path), f"has no graph input {input_name!r}; its inputs are: {', '.join(names)}")
+        return inputs[names.index(input_name)]
+    if len(inputs) != 1:
+        raise SourceError(str(path), f"has {len(inputs)} graph inputs ({', '.join(names)}); "
+                                     "name the one the probe feeds with model.input")
+    return inputs[0]
+
+
+def _first_line(error: Exception) -> str:
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    text = lines[0] if lines else type(error).__name__
+    return text[:300] + ("..." if len(text) > 300 else "")
+
+
+class OnnxTaps:
+    """Taps on an ONNX model: the selected tensors become extra graph outputs of one ONNX Runtime
+    session, so a single run per batch yields them all (the interface of
+    :class:`audit.capture.TorchTaps`)."""
+
+    def __init__(self, graph: OnnxGraph):
+        self.graph = graph
+
+    def type_name(self, name: str) -> str:
+        return self.graph.op_type(name)
+
+    def channel_first_1d(self, name: str) -> bool:
+        return self.graph.op_type(name) in ("Conv", "BatchNormalization", "MaxPool", "AveragePool", "InstanceNormalization")
+
+    @contextmanager
+    def open(self, names: list[str]):
+        """Yield ``run(batch) -> {name: tensor}`` with the named tensors and ``output``."""
+        wanted = [self.graph.output_name] + [name for name in names if name not in (OUTPUT, self.graph.output_name)]
+        session = onnx_session(self.graph, wanted[1:])
+
+        def run(batch):
+            arrays = self._run_pieces(session, wanted, batch)
+            found = dict(zip(wanted, (torch.from_numpy(np.ascontiguousarray(a)) for a in arrays)))
+            found[OUTPUT] = found[self.graph.output_name]
+            return found
+
+        yield run
+
+    def _run_pieces(self, session, wanted, batch):
+        inputs = batch.inputs.numpy().astype(self.graph.input_dtype, copy=False)
+        step = self.graph.fixed_batch or len(inputs)
+        pieces = [self._run_one(session, wanted, inputs[start:start + step], batch.first_sample + start)
+                  for start in range(0, len(inputs), step)]
+        return [np.concatenate(parts) for parts in zip(*pieces)]
+
+    def _run_one(self, session, wanted, inputs, first_sample):
+        try:
+            return session.run(wanted, {self.graph.input_name: inputs})
+        except Exception as error:  # onnxruntime's own exception types: shape or type mismatch, kernel failure
+            raise CaptureError("model", f"ONNX Runtime failed on samples {first_sample}..{first_sample + len(inputs) - 1}: "
+                                        f"{_first_line(error)}") from None
+
+
+def onnx_session(graph: OnnxGraph, extra_outputs: list[str] = ()):
+    """An ONNX Runtime CPU session of ``graph`` with ``extra_outputs`` added as graph outputs."""
+    import onnx
+    import onnxruntime
+
+    proto = onnx.ModelProto()
+    proto.CopyFrom(graph.proto)
+    types = _tensor_types(proto.graph)
+    proto.graph.output.extend(onnx.helper.make_tensor_value_info(name, types[name], None) for name in extra_outputs)
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = graph.threads
+    options.log_severity_level = 3
+    try:
+        return onnxruntime.InferenceSession(proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    except Exception as error:  # unsupported operator or opset, invalid graph for the runtime
+        raise SourceError(str(graph.path), f"ONNX Runtime cannot run the model: {_first_line(error)}") from None

@@ -5,6 +5,9 @@
 #  2. a virtual environment in .venv with the project and its test dependencies. torch==2.13.0
 #     goes first: it takes the local CPU wheel, where any other torch requirement would pull
 #     gigabytes of CUDA packages.
+#  3. rapidocr-onnxruntime without its dependencies: it is installed only for the ONNX model it
+#     ships (PaddleOCR's text-direction classifier), used by an example and the tests; its code,
+#     which would want OpenCV, is never imported.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,3 +28,4 @@ python3 -m venv .venv
 .venv/bin/pip install -q --upgrade pip
 .venv/bin/pip install -q torch==2.13.0
 .venv/bin/pip install -q -e ".[test]"
+.venv/bin/pip install -q --no-deps rapidocr-onnxruntime==1.4.4

@@ -158,8 +158,9 @@ def fmt_created(created: str) -> str:
 
 def breakable(name: str) -> Markup:
     """``name`` escaped, with line-break opportunities (``<wbr>``) after its dots, underscores and
-    slashes, so long layer names wrap in narrow table cells without breaking mid-word."""
-    return Markup("<wbr>").join(re.split(r"(?<=[._/])(?=.)", name))
+    slashes and inside CamelCase, so long layer and op names (``GlobalAveragePool``) wrap in
+    narrow table cells without breaking mid-word."""
+    return Markup("<wbr>").join(re.split(r"(?<=[._/])(?=.)|(?<=[a-z])(?=[A-Z])", name))
 
 
 def plural(count: int, word: str) -> str:

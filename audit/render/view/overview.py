@@ -18,7 +18,7 @@ __all__ = ["OverviewRow", "overview_rows", "id_header", "linear_header"]
 class OverviewRow:
     anchor: str
     name: Markup
-    module_type: str
+    module_type: Markup  # breakable()
     width: str
     id_value: str
     id_interval: str
@@ -46,7 +46,7 @@ def _row(ctx: ReportContext, layer: LayerResult, candidate: bool) -> OverviewRow
         rate = fmt_pct(ctx.redundancy(layer))
         rate_interval = fmt_bounds(*redundancy_bounds(metric, layer.width), fmt_pct)
     return OverviewRow(
-        anchor=ctx.anchors[layer.name], name=breakable(layer.name), module_type=layer.module_type,
+        anchor=ctx.anchors[layer.name], name=breakable(layer.name), module_type=breakable(layer.module_type),
         width=fmt_int(layer.width), id_value=id_value, id_interval=interval, share=share, redundancy=rate,
         redundancy_interval=rate_interval, linear=_linear(layer), candidate=candidate, is_output=layer.is_output,
     )

@@ -1,0 +1,70 @@
+"""Smaller ONNX graphs built by graph surgery: a dense layer of planted rank r is reproduced by
+its rank-r factorization (and not by rank r-1), and the PCA projection of the output equals the
+projection computed in numpy. Every variant passes onnx.checker and runs in ONNX Runtime."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import onnxruntime
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from audit.onnx_variants import factorize_linear, linear_nodes, project_output
+
+RANK = 3
+
+
+@pytest.fixture(scope="module")
+def mlp():
+    """x (20) -> Gemm with a rank-3 weight, transB (32) -> Relu -> MatMul (16)."""
+    rng = np.random.default_rng(0)
+    weights = {"W1": (rng.normal(size=(32, RANK)) @ rng.normal(size=(RANK, 20))).astype(np.float32),
+               "b1": rng.normal(size=32).astype(np.float32), "W2": rng.normal(size=(32, 16)).astype(np.float32)}
+    nodes = [helper.make_node("Gemm", ["x", "W1", "b1"], ["h"], name="fc1", transB=1),
+             helper.make_node("Relu", ["h"], ["r"]), helper.make_node("MatMul", ["r", "W2"], ["y"], name="fc2")]
+    graph = helper.make_graph(nodes, "mlp", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 20])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 16])],
+                              [numpy_helper.from_array(value, name) for name, value in weights.items()])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=10)
+
+
+def run(model, inputs):
+    onnx.checker.check_model(model)
+    session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return session.run(None, {"x": inputs})[0]
+
+
+@pytest.fixture(scope="module")
+def inputs():
+    return np.random.default_rng(1).normal(size=(64, 20)).astype(np.float32)
+
+
+def test_dense_layers_are_found_with_their_shapes(mlp):
+    found = {layer.node: (layer.op_type, layer.n_in, layer.n_out, layer.output) for layer in linear_nodes(mlp)}
+    assert found == {"fc1": ("Gemm", 20, 32, "h"), "fc2": ("MatMul", 32, 16, "y")}
+
+
+def test_planted_rank_is_reproduced_at_that_rank_only(mlp, inputs):
+    reference = run(mlp, inputs)
+    fc1 = linear_nodes(mlp)[0]
+    exact = run(factorize_linear(mlp, fc1, RANK), inputs)
+    short = run(factorize_linear(mlp, fc1, RANK - 1), inputs)
+    assert np.abs(exact - reference).max() < 1e-4 * np.abs(reference).max()
+    assert np.abs(short - reference).max() > 0.05 * np.abs(reference).max()
+    assert len(mlp.graph.node) == 3  # the original is untouched
+
+
+def test_factorized_matmul_has_the_thin_shapes(mlp, inputs):
+    variant = factorize_linear(mlp, linear_nodes(mlp)[1], 4)
+    shapes = sorted(tuple(init.dims) for init in variant.graph.initializer)
+    assert shapes == [(4, 16), (32,), (32, 4), (32, 20)]  # W2 (32x16) became 32x4 and 4x16; W1, b1 stay
+    assert run(variant, inputs).shape == (64, 16)
+
+
+def test_output_projection_equals_numpy_pca(mlp, inputs):
+    outputs = run(mlp, inputs).astype(np.float64)
+    mean = outputs.mean(axis=0)
+    components = np.linalg.svd(outputs - mean, full_matrices=False)[2][:5]
+    projected = run(project_output(mlp, mean, components), inputs)
+    np.testing.assert_allclose(projected, (outputs - mean) @ components.T, rtol=1e-4, atol=1e-4)

@@ -68,3 +68,35 @@ def test_output_projection_equals_numpy_pca(mlp, inputs):
     components = np.linalg.svd(outputs - mean, full_matrices=False)[2][:5]
     projected = run(project_output(mlp, mean, components), inputs)
     np.testing.assert_allclose(projected, (outputs - mean) @ components.T, rtol=1e-4, atol=1e-4)
+
+
+def test_flops_match_torch_flop_counter_on_the_same_network(tmp_path):
+    """Conv, depthwise conv and Gemm counted from ONNX shapes equal torch's dispatcher count of
+    the same layers (FlopCounterMode: 2 FLOPs per multiply-add)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from audit.onnx_flops import flops_per_sample
+    from audit.sources.onnx_model import load_onnx, onnx_session
+
+    rng = np.random.default_rng(0)
+    weights = {"w1": rng.normal(size=(8, 3, 3, 3)), "w2": rng.normal(size=(8, 1, 3, 3)), "w3": rng.normal(size=(4, 8)),
+               "b3": rng.normal(size=4)}
+    nodes = [helper.make_node("Conv", ["x", "w1"], ["c1"], strides=[2, 2], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c1"], ["r1"]),
+             helper.make_node("Conv", ["r1", "w2"], ["c2"], group=8, pads=[1, 1, 1, 1]),
+             helper.make_node("GlobalAveragePool", ["c2"], ["p"]), helper.make_node("Flatten", ["p"], ["f"]),
+             helper.make_node("Gemm", ["f", "w3", "b3"], ["y"], transB=1)]
+    graph = helper.make_graph(nodes, "convnet", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 3, "h", "w"])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 4])],
+                              [numpy_helper.from_array(value.astype(np.float32), name) for name, value in weights.items()])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=10)
+    path = tmp_path / "convnet.onnx"
+    onnx.save(model, str(path))
+    counted = flops_per_sample(load_onnx(path), np.zeros((1, 3, 40, 64), np.float32), onnx_session)
+    torch_net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, stride=2, padding=1, bias=False), torch.nn.ReLU(),
+                                    torch.nn.Conv2d(8, 8, 3, padding=1, groups=8, bias=False),
+                                    torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(8, 4))
+    with FlopCounterMode(display=False) as counter:
+        torch_net(torch.zeros(1, 3, 40, 64))
+    assert counted == counter.get_total_flops() == 2 * (8 * 20 * 32 * 27 + 8 * 20 * 32 * 9 + 4 * 8)

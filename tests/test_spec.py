@@ -54,7 +54,7 @@ def one_error_line(capsys, argv) -> str:
         ((f"{EXAMPLE}/weights.safetensors", "missing.safetensors"), ":4: model.weights: file not found"),
         (("kind: torch", "kind: keras"), ":2: model.kind: unknown kind 'keras'; expected one of: torch, torchscript"),
         (("  source: sklearn:digits\n", "  source: sklearn:digitz\n"), ":6: probe.source: unknown built-in probe 'sklearn:digitz'; did you mean 'sklearn:digits'?"),
-        (("formats: [json]", "formats: [json, docx]"), ":11: output.formats[1]: Input should be 'json', 'html' or 'pdf'"),
+        (("formats: [json]", "formats: [json, docx]"), ":11: output.formats[1]: Input should be 'json', 'html', 'pdf', 'junit' or 'markdown'"),
         (("probe:\n", "probe: [\n"), "malformed YAML"),
     ],
 )

@@ -56,20 +56,19 @@ def _run(args) -> int:
     if not args.quiet:
         for path in written.values():
             print(path, file=sys.stderr)
-    return _gate_exit(result)
+    return _gate_exit(result.verdict, result.title)
 
 
-def _gate_exit(result) -> int:
+def _gate_exit(verdict, title: str) -> int:
     """Say the verdict (stderr, and the GitHub step summary when set) and return the exit code."""
     from .render import markdown
     from .render.verdict_rows import gate_sentence, tally
 
-    verdict = result.verdict
     if verdict is None:
         return EXIT_OK
     print(f"verdict: {verdict.status}: {tally(verdict)}. {gate_sentence(verdict)}", file=sys.stderr)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary and not markdown.append_step_summary(result, summary):
+    if summary and not markdown.append_step_summary(verdict, title, summary):
         print(f"warning: {summary}: the step summary is full (1 MiB); the verdict is not in it", file=sys.stderr)
     return EXIT_OK if verdict.passed else EXIT_POLICY
 
@@ -88,6 +87,23 @@ def _validate(args) -> int:
     return EXIT_OK
 
 
+def _compare(args) -> int:
+    from .compare import compare
+    from .policy import evaluate, gate_for, load_baseline
+    from .render import compare as compare_render
+    from .render import write_atomic
+
+    gate = gate_for(None, policies=args.policy, fail_on=args.fail_on, baseline=args.base)
+    new = load_baseline(Path(args.new))
+    comparison = compare(gate.baseline, new, base_path=args.base, new_path=args.new, verdict=evaluate(gate, new))
+    text = compare_render.render(comparison, args.format)
+    if args.out:
+        write_atomic(Path(args.out), text.encode("utf-8"))
+    else:
+        sys.stdout.write(text)
+    return _gate_exit(comparison.verdict, comparison.new_title)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="model-audit", description="Efficiency audits of trained neural networks.")
     parser.add_argument("--version", action="version", version=f"model-audit {__version__}")
@@ -96,14 +112,21 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("spec", help="the audit spec (YAML)")
     run.add_argument("--out", help="output folder (default: output.dir in the spec)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
-    run.add_argument("--fail-on", choices=("fail", "warn"), default="fail",
-                     help="what fails the gate (exit 1): a failed rule (default), or a warning too")
     run.add_argument("--baseline", metavar="AUDIT.json", help="an earlier audit.json for rules on changes")
     run.set_defaults(command=_run)
     validate = commands.add_parser("validate", help="check a spec (and its policies) without loading the model")
     validate.add_argument("spec", help="the audit spec (YAML)")
     validate.set_defaults(command=_validate)
-    for sub in (run, validate):
+    compare = commands.add_parser("compare", help="a regression table of two audit.json files, with policies on the deltas")
+    compare.add_argument("base", help="the baseline audit.json")
+    compare.add_argument("new", help="the new audit.json")
+    compare.add_argument("--format", choices=("text", "markdown", "html"), default="text", help="output format")
+    compare.add_argument("--out", help="write to this file (default: standard output)")
+    compare.set_defaults(command=_compare)
+    for sub in (run, compare):
+        sub.add_argument("--fail-on", choices=("fail", "warn"), default="fail",
+                         help="what fails the gate (exit 1): a failed rule (default), or a warning too")
+    for sub in (run, validate, compare):
         _policy_argument(sub)
         sub.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser

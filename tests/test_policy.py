@@ -221,3 +221,13 @@ def test_markdown_summary_fits_the_step_summary_cap(tmp_path):
     assert markdown.append_step_summary(verdict, title, summary)
     assert summary.stat().st_size <= markdown.STEP_SUMMARY_LIMIT
     assert not markdown.append_step_summary(verdict, title, summary)  # no room left for even the headline
+
+
+def test_readme_documents_every_rule_key_figure_and_stock_pack():
+    from audit.policy import DERIVED, PolicyPack, Rule
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme[readme.index("## Policies and CI gates"): readme.index("## The estimators")]
+    missing = [f"{key}:" for key in (*Rule.model_fields, *PolicyPack.model_fields) if f"{key}:" not in section]
+    missing += [f"`{name}`" for name in (*DERIVED, *stock_packs()) if f"`{name}`" not in section]
+    assert not missing, f"README's policy section does not document {missing}"

@@ -231,3 +231,20 @@ def test_readme_documents_every_rule_key_figure_and_stock_pack():
     missing = [f"{key}:" for key in (*Rule.model_fields, *PolicyPack.model_fields) if f"{key}:" not in section]
     missing += [f"`{name}`" for name in (*DERIVED, *stock_packs()) if f"`{name}`" not in section]
     assert not missing, f"README's policy section does not document {missing}"
+
+
+def test_gate_reads_stock_packs_by_name_and_a_baseline_file(tmp_path):
+    import json
+
+    from audit.errors import SourceError
+    from audit.policy import gate_for
+
+    baseline = tmp_path / "base.json"
+    baseline.write_text(json.dumps(crafted(accuracy=0.95).to_dict()))
+    gate = gate_for(None, policies=["regression"], baseline=str(baseline))
+    verdict = evaluate(gate, crafted(accuracy=0.90).to_dict())
+    assert verdict.baseline == str(baseline) and not verdict.passed
+    assert {o.rule: o.status for o in verdict.outcomes}["accuracy-kept"] == "FAIL"
+    baseline.write_text('{"not": "an audit"}')
+    with pytest.raises(SourceError, match="not an audit.json"):
+        gate_for(None, policies=["regression"], baseline=str(baseline))

@@ -116,7 +116,7 @@ def test_html_has_inline_svg_figures_in_order(html_text):
     visible = text_of(html_text)
     headings = ["Executive summary", "Intrinsic dimension across layers", "PCA spectra",
                 "Every metric, layer by layer", "Sample-size sensitivity", "Attention heads", "Token embeddings",
-                "Environment and provenance"]
+                "Policy verdict", "Environment and provenance"]
     positions = [visible.index(f"{number} {heading}") for number, heading in enumerate(headings, 1)]
     assert positions == sorted(positions)
     for number in range(1, 6):
@@ -460,3 +460,21 @@ def test_pdf_first_page_is_not_blank(pdf_bytes, tmp_path):
     pixels = image.imread(str(tmp_path / "page.png"))
     assert pixels.shape[0] > pixels.shape[1]  # portrait
     assert float(np.std(pixels[..., :3])) > 0.05
+
+
+def test_verdict_heads_the_report_and_every_rule_has_a_row(result, html_text):
+    from audit.policy import Gate, evaluate, load_pack, stock_packs
+
+    assert "Not evaluated: no policy was given" in text_of(html_text) and "<div class=\"verdict-banner" not in html_text
+    gate = Gate(packs=(load_pack(stock_packs()["default"]), load_pack(stock_packs()["strict"])))
+    gated = dataclasses.replace(result, verdict=evaluate(gate, result.to_dict()))
+    page = html.render(gated)
+    visible = text_of(page)
+    banner = visible.index("Policy verdict: ")
+    assert banner < visible.index("Contents") < visible.index("1 Executive summary")  # heads the report
+    assert visible[banner:].startswith(f"Policy verdict: {gated.verdict.status}")
+    rows = re.findall(r'<tr class="rule-(\w+)">', page)
+    assert len(rows) == len(gated.verdict.outcomes) == 8
+    assert rows == sorted(rows, key=lambda status: ["error", "fail", "warn", "pass"].index(status))  # worst first
+    for outcome in gated.verdict.outcomes:
+        assert outcome.rationale.split()[0] in visible

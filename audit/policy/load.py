@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from ..errors import SourceError, SpecError
 from ..yaml_source import compose, did_you_mean, key_path, line_of
+from .evaluate import Gate
 from .rules import PolicyPack, Rule
 
 __all__ = ["stock_packs", "load_pack", "resolve_reference", "load_baseline", "gate_for"]
@@ -97,12 +98,11 @@ def load_baseline(path: Path) -> dict:
     return document
 
 
-def gate_for(loaded, *, policies=(), fail_on: str = "fail", baseline: str | None = None):
+def gate_for(loaded, *, policies=(), fail_on: str = "fail", baseline: str | None = None) -> Gate:
     """The :class:`~audit.policy.evaluate.Gate` of a run: the spec's ``policies`` (relative to its
-    folder, errors at their line), then ``policies`` from the command line (relative to the
-    working directory), each pack read and validated, and the baseline audit if any."""
-    from .evaluate import Gate
-
+    folder, errors at their line; ``loaded`` is None for ``compare``, which has no spec), then
+    ``policies`` from the command line (relative to the working directory), each pack read and
+    validated, and the baseline audit if any."""
     files = []
     for index, reference in enumerate(loaded.spec.policies if loaded is not None else ()):
         try:

@@ -15,7 +15,7 @@ __all__ = ["render", "verdict_markdown", "cell", "append_step_summary", "STEP_SU
 
 STEP_SUMMARY_LIMIT = 1024 * 1024  # bytes GitHub shows of one step's summary
 _ICONS = {"PASS": "\u2705", "WARN": "\u26a0\ufe0f", "FAIL": "\u274c", "ERROR": "\U0001f4a5"}
-_HEADER = ("| | rule | policy | requirement | found | message |", "|---|---|---|---|---|---|")
+_HEADER = ("| | rule | policy | requirement | found | what it means |", "|---|---|---|---|---|---|")
 
 
 def render(result: AuditResult, *, limit: int | None = None) -> str:
@@ -34,7 +34,8 @@ def verdict_markdown(verdict: Verdict, title: str, *, limit: int | None = None) 
 
 def _row(outcome: RuleOutcome) -> str:
     cells = (f"{_ICONS[outcome.status]} {outcome.status}", f"`{cell(outcome.rule)}`", cell(outcome.policy),
-             cell(f"{outcome.subject} {outcome.condition}"), cell(outcome.detail), cell(outcome.message))
+             cell(f"{outcome.subject} {outcome.condition}"), cell(outcome.detail),
+             "" if outcome.status == "PASS" else cell(outcome.message))
     return "| " + " | ".join(cells) + " |"
 
 

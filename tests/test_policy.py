@@ -248,3 +248,10 @@ def test_gate_reads_stock_packs_by_name_and_a_baseline_file(tmp_path):
     baseline.write_text('{"not": "an audit"}')
     with pytest.raises(SourceError, match="not an audit.json"):
         gate_for(None, policies=["regression"], baseline=str(baseline))
+
+
+def test_an_unknown_metric_is_the_only_problem_reported(tmp_path):
+    path = write_pack(tmp_path, RULE.format(key="metric", value="redundency_rate"))
+    with pytest.raises(SpecError) as raised:
+        load_pack(path)
+    assert str(raised.value) == f"{path}:2: [0].metric: unknown metric 'redundency_rate'; did you mean 'redundancy_rate'?"

@@ -101,11 +101,13 @@ class PolicyPack(_Strict):
 
     name: str = Field("", description="the pack's name (default: the file's stem)")
     description: str = Field("", description="what the pack is for")
-    rules: tuple[Rule, ...] = Field(min_length=1, description="the rules, checked in order")
+    rules: tuple[Rule, ...] = Field(description="the rules, checked in order")
 
     @field_validator("rules")
     @classmethod
-    def _unique_ids(cls, rules):
+    def _some_rules_unique_ids(cls, rules):
+        if not rules:
+            raise ValueError("a policy needs at least one rule")
         seen = set()
         for rule in rules:
             if rule.id in seen:

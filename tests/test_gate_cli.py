@@ -49,7 +49,8 @@ def pruned_weights(path: Path, fraction: float = 0.8) -> Path:
 
 @pytest.fixture(scope="module")
 def audits(tmp_path_factory):
-    """The base audit gated by `default` (passes) and the pruned one by `strict` (fails)."""
+    """The base audit gated by `default` (passes); the pruned one by `strict` and by `regression`
+    against the base (fails)."""
     folder = tmp_path_factory.mktemp("gate")
     base_spec = write_spec(folder, EXAMPLE / "weights.safetensors")
     new_folder = folder / "pruned"
@@ -59,7 +60,8 @@ def audits(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("GITHUB_STEP_SUMMARY", str(summary))
         base_code = main(["run", str(base_spec), "--out", str(folder / "base"), "-q", "--policy", "default"])
-        new_code = main(["run", str(new_spec), "--out", str(folder / "new"), "-q", "--policy", "strict"])
+        new_code = main(["run", str(new_spec), "--out", str(folder / "new"), "-q", "--policy", "strict",
+                         "--policy", "regression", "--baseline", str(folder / "base" / "audit.json")])
     return {"folder": folder, "codes": (base_code, new_code), "summary": summary}
 
 
@@ -73,6 +75,8 @@ def test_run_exits_0_when_the_policies_pass_and_1_when_one_fails(audits):
     statuses = {o["rule"]: o["status"] for o in new["verdict"]["outcomes"]}
     assert statuses["hidden-width-used"] == "FAIL"  # blocks.0.act: TwoNN ~9 of 128 -> redundancy ~0.93 > 0.75
     assert statuses["id-settled"] == "ERROR"  # strict asks for sample_size, which this spec does not run
+    assert statuses["accuracy-kept"] == "FAIL"  # run --baseline: pruning cost more than a point of accuracy
+    assert new["verdict"]["baseline"].endswith("base/audit.json")
 
 
 def test_junit_and_step_summary_carry_the_verdict(audits):

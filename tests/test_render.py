@@ -299,7 +299,7 @@ def test_heads_section_renders(transformer_result):
 
 def test_token_embeddings_section_renders(transformer_result):
     visible = text_of(html.render(transformer_result))
-    tokens = section_text(visible, 7, "Token embeddings", "8 Environment and provenance")
+    tokens = section_text(visible, 7, "Token embeddings", "8 Policy verdict")
     assert "30,522 × 384" in tokens and "5,000 of 30,522" in tokens
     assert "36.7 95% interval [33.0, 41.3]" in tokens
     assert "90% 95% interval [89%, 91%]" in tokens  # redundancy 1 - 36.7/384 with its interval
@@ -348,7 +348,7 @@ def test_failed_token_embedding_id(result):
                           message="all rows are identical")
     broken = dataclasses.replace(result, token_embeddings=token_result(id=failed, suggested_lora_rank=None))
     visible = text_of(html.render(broken))
-    tokens = section_text(visible, 7, "Token embeddings", "8 Environment and provenance")
+    tokens = section_text(visible, 7, "Token embeddings", "8 Policy verdict")
     assert "TwoNN could not be computed on the token embeddings: all rows are identical" in tokens
     assert "No LoRA rank is suggested" in tokens
     assert "The token embeddings' ID could not be computed (Section 7)." in visible
@@ -372,7 +372,8 @@ def test_absent_heads_and_tokens_say_not_computed(result, html_text):
     assert result.heads is None and result.token_embeddings is None
     assert "6 Attention heads Not computed: the spec has no heads section" in visible
     assert "7 Token embeddings Not computed: the spec has no token_embeddings section" in visible
-    assert "8 Environment and provenance" in visible
+    assert "8 Policy verdict Not evaluated: no policy was given" in visible
+    assert "9 Environment and provenance" in visible
     assert "Attention heads:" not in visible and "LoRA" not in visible
 
 

@@ -89,12 +89,12 @@ def _validate(args) -> int:
 
 def _compare(args) -> int:
     from .compare import compare
-    from .policy import evaluate, gate_for, load_baseline
+    from .policy import evaluate, gate_for, read_audit
     from .render import compare as compare_render
     from .render import write_atomic
 
     gate = gate_for(None, policies=args.policy, fail_on=args.fail_on, baseline=args.base)
-    new = load_baseline(Path(args.new))
+    new = read_audit(Path(args.new))
     comparison = compare(gate.baseline, new, base_path=args.base, new_path=args.new, verdict=evaluate(gate, new))
     text = compare_render.render(comparison, args.format)
     if args.out:

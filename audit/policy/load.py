@@ -19,7 +19,7 @@ from ..yaml_source import compose, did_you_mean, key_path, line_of
 from .evaluate import Gate
 from .rules import PolicyPack, Rule
 
-__all__ = ["stock_packs", "load_pack", "resolve_reference", "load_baseline", "gate_for"]
+__all__ = ["stock_packs", "load_pack", "resolve_reference", "read_audit", "gate_for"]
 
 _SUFFIXES = (".yaml", ".yml")
 
@@ -85,8 +85,9 @@ def _policy_error(path: Path, root: yaml.Node, error: dict, count: int, bare_lis
     return SpecError(f"{path}:{line_of(root, yaml_loc)}: {key_path(yaml_loc)}", what)
 
 
-def load_baseline(path: Path) -> dict:
-    """A baseline audit.json as a document; an unreadable or non-audit file is a SourceError."""
+def read_audit(path: Path) -> dict:
+    """An audit.json (a baseline, or compare's files) as a document; an unreadable or non-audit
+    file is a SourceError."""
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as error:
@@ -114,6 +115,6 @@ def gate_for(loaded, *, policies=(), fail_on: str = "fail", baseline: str | None
             files.append(resolve_reference(reference, Path.cwd()))
         except ValueError as error:
             raise SpecError("--policy", str(error)) from None
-    document = None if baseline is None else load_baseline(Path(baseline))
+    document = None if baseline is None else read_audit(Path(baseline))
     return Gate(packs=tuple(load_pack(path) for path in files), fail_on=fail_on, baseline=document,
                 baseline_path=baseline)

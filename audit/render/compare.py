@@ -16,6 +16,8 @@ __all__ = ["FORMATS", "Row", "rows", "render"]
 
 FORMATS = ("text", "markdown", "html")
 COLUMNS = ("target", "figure", "base", "new", "change", "relative")
+MODEL_COLUMNS = COLUMNS[1:]  # the model level has one target
+_NAME_COLUMNS = ("target", "figure")
 
 
 @dataclass(frozen=True)
@@ -63,8 +65,8 @@ def _title(comparison: Comparison) -> str:
 
 def _text(comparison: Comparison) -> str:
     lines = [f"model-audit compare: {_title(comparison)}", "", "Model"]
-    lines += _text_table([row for row in rows(comparison.model)], skip_target=True)
-    lines += ["", "Layers"] + _text_table(rows(comparison.layers), skip_target=False)
+    lines += _text_table(rows(comparison.model), MODEL_COLUMNS)
+    lines += ["", "Layers"] + _text_table(rows(comparison.layers), COLUMNS)
     verdict = comparison.verdict
     if verdict is not None:
         lines += ["", f"Verdict: {verdict.status}. {gate_sentence(verdict)} {tally(verdict)}."]
@@ -73,18 +75,19 @@ def _text(comparison: Comparison) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _text_table(table: list[Row], *, skip_target: bool) -> list[str]:
-    columns = COLUMNS[1:] if skip_target else COLUMNS
-    cells = [list(columns)] + [[getattr(row, column) for column in columns] for row in table]
-    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
-    return ["  " + "  ".join(text.ljust(width) if i < (1 if skip_target else 2) else text.rjust(width)
-                             for i, (text, width) in enumerate(zip(line, widths))).rstrip() for line in cells]
+def _text_table(table: list[Row], columns: tuple[str, ...]) -> list[str]:
+    """Aligned columns: names to the left, numbers to the right."""
+    grid = [list(columns)] + [[getattr(row, column) for column in columns] for row in table]
+    widths = [max(len(line[i]) for line in grid) for i in range(len(columns))]
+    return ["  " + "  ".join(text.ljust(width) if column in _NAME_COLUMNS else text.rjust(width)
+                             for column, text, width in zip(columns, line, widths)).rstrip()
+            for line in grid]
 
 
 def _markdown(comparison: Comparison) -> str:
-    lines = [f"# model-audit compare", "", f"`{cell(comparison.base_path)}` ({cell(comparison.base_title)}) \u2192 "
+    lines = ["# model-audit compare", "", f"`{cell(comparison.base_path)}` ({cell(comparison.base_title)}) \u2192 "
              f"`{cell(comparison.new_path)}` ({cell(comparison.new_title)})", "", "## Model", ""]
-    lines += _markdown_table(rows(comparison.model), COLUMNS[1:])
+    lines += _markdown_table(rows(comparison.model), MODEL_COLUMNS)
     lines += ["", "## Layers", ""] + _markdown_table(rows(comparison.layers), COLUMNS)
     text = "\n".join(lines) + "\n"
     if comparison.verdict is not None:
@@ -93,8 +96,8 @@ def _markdown(comparison: Comparison) -> str:
 
 
 def _markdown_table(table: list[Row], columns: tuple[str, ...]) -> list[str]:
-    head = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" if c in ("target", "figure") else "---:"
-                                                           for c in columns) + "|"]
+    head = ["| " + " | ".join(columns) + " |",
+            "|" + "|".join("---" if column in _NAME_COLUMNS else "---:" for column in columns) + "|"]
     return head + ["| " + " | ".join(cell(getattr(row, column)) for column in columns) + " |" for row in table]
 
 

@@ -26,6 +26,9 @@ __all__ = [
     "MetricResult",
     "ModelInfo",
     "ProbeInfo",
+    "Observation",
+    "RuleOutcome",
+    "Verdict",
 ]
 
 
@@ -278,6 +281,72 @@ class AccuracyResult:
 
 
 @dataclass(frozen=True)
+class Observation:
+    """One value a policy rule checked: ``target`` names where it came from (a layer, ``model``);
+    with a baseline, ``baseline`` is the old value and ``value`` the change that was compared."""
+
+    target: str
+    value: float | None
+    status: str
+    baseline: float | None = None
+
+
+@dataclass(frozen=True)
+class RuleOutcome:
+    """One policy rule's outcome: ``status`` is PASS, WARN, FAIL or ERROR.
+
+    ``subject`` and ``condition`` say in words what was checked (``redundancy_rate of layers
+    blocks.*``, ``<= 0.9``); ``detail`` what was found (the worst observation, or the error's
+    message for ERROR); ``observations`` every value checked.
+    """
+
+    rule: str
+    policy: str
+    status: str
+    severity: str
+    subject: str
+    condition: str
+    message: str
+    detail: str
+    rationale: str = ""
+    observations: tuple[Observation, ...] = ()
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["observations"] = [asdict(item) for item in self.observations]
+        return out
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The policies' verdict: ``status`` is the worst outcome (PASS < WARN < FAIL < ERROR);
+    ``passed`` is False when a rule failed or errored, or warned with ``fail_on`` "warn"."""
+
+    status: str
+    passed: bool
+    fail_on: str
+    policies: tuple[str, ...]
+    baseline: str | None
+    outcomes: tuple[RuleOutcome, ...]
+
+    def counts(self) -> dict[str, int]:
+        """How many rules ended in each status (every status present, zero or not)."""
+        return {status: sum(outcome.status == status for outcome in self.outcomes)
+                for status in ("PASS", "WARN", "FAIL", "ERROR")}
+
+    def to_dict(self) -> dict:
+        return {
+            "status": self.status,
+            "passed": self.passed,
+            "fail_on": self.fail_on,
+            "policies": list(self.policies),
+            "baseline": self.baseline,
+            "counts": self.counts(),
+            "outcomes": [outcome.to_dict() for outcome in self.outcomes],
+        }
+
+
+@dataclass(frozen=True)
 class AuditResult:
     """The whole audit. ``metric_info`` maps each metric name to its ``title``, ``kind`` (id,
     rank, diagnostic) and ``description``, so a report can be rendered from the data alone."""
@@ -294,6 +363,7 @@ class AuditResult:
     accuracy: AccuracyResult | None = None
     heads: HeadsResult | None = None
     token_embeddings: TokenEmbeddingResult | None = None
+    verdict: Verdict | None = None
     warnings: tuple[str, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
     created: str = ""
@@ -320,6 +390,7 @@ class AuditResult:
             "accuracy": None if self.accuracy is None else self.accuracy.to_dict(),
             "heads": None if self.heads is None else self.heads.to_dict(),
             "token_embeddings": None if self.token_embeddings is None else self.token_embeddings.to_dict(),
+            "verdict": None if self.verdict is None else self.verdict.to_dict(),
             "warnings": list(self.warnings),
             "timings": dict(self.timings),
         }

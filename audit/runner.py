@@ -1,7 +1,8 @@
-"""Orchestration only: spec -> model and probe -> capture -> metrics -> AuditResult."""
+"""Orchestration only: spec -> model and probe -> capture -> metrics -> policies -> AuditResult."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import importlib.metadata
 import platform
@@ -17,6 +18,7 @@ from .heads import attention_layers, head_layer_result, heads_result
 from .layers import OUTPUT, available_layers, default_layers, select_layers
 from .accuracy import accuracy_result, outputs_class_scores
 from .metrics import ID_PREFERENCE, LayerData, compute_layer, neighbors_needed, registry
+from .policy import Gate, evaluate
 from .progress import Progress
 from .results import AuditResult, EnvironmentInfo, LayerResult
 from .sources import load_model, load_probe
@@ -28,8 +30,9 @@ _REPORTED_PACKAGES = ("torch", "numpy", "scipy", "scikit-learn", "numba", "safet
                       "jinja2", "matplotlib", "weasyprint", "transformers", "tokenizers", "onnx", "onnxruntime")
 
 
-def run_audit(loaded, progress: Progress | None = None) -> AuditResult:
-    """Run the audit a validated :class:`~audit.spec.LoadedSpec` describes."""
+def run_audit(loaded, progress: Progress | None = None, *, gate: Gate | None = None) -> AuditResult:
+    """Run the audit a validated :class:`~audit.spec.LoadedSpec` describes; with a ``gate``
+    (:func:`audit.policy.gate_for`), its policies' verdict on the result comes with it."""
     progress = progress or Progress(quiet=True)
     spec, timings, started = loaded.spec, {}, time.perf_counter()
     progress.stage(f"loading model {spec.model.kind}")
@@ -51,7 +54,7 @@ def run_audit(loaded, progress: Progress | None = None) -> AuditResult:
     heads = _heads(model, probe, attention, captured, spec, use_accuracy, progress, timings)
     tokens = _token_embeddings(model, spec, progress, timings)
     timings["total_s"] = time.perf_counter() - started
-    return AuditResult(
+    result = AuditResult(
         title=spec.output.title or f"{model.info.module_type} ({model.info.source})",
         spec_path=str(loaded.path),
         model=model.info,
@@ -68,6 +71,10 @@ def run_audit(loaded, progress: Progress | None = None) -> AuditResult:
         timings={key: round(value, 3) for key, value in timings.items()},
         created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     )
+    if gate is None or not gate.packs:
+        return result
+    progress.stage(f"checking {sum(len(pack.rules) for pack in gate.packs)} policy rules")
+    return dataclasses.replace(result, verdict=evaluate(gate, result.to_dict()))
 
 
 def _capture(model, probe, names, attention, spec, progress):

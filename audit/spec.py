@@ -9,7 +9,6 @@ Relative paths in the spec are relative to the spec file's folder.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import importlib.util
 import typing
@@ -23,6 +22,7 @@ from pydantic_core import PydanticCustomError
 
 from .errors import SpecError
 from .metrics import registry
+from .yaml_source import compose, did_you_mean as _did_you_mean, key_path as _key_path, line_of as _line_of
 
 __all__ = ["AuditSpec", "LoadedSpec", "load_spec", "BUILTIN_PROBES", "MODEL_SUFFIXES", "PROBE_SUFFIXES"]
 
@@ -164,7 +164,9 @@ class TokenEmbeddingsSpec(_Strict):
 
 class OutputSpec(_Strict):
     dir: str = Field("audit-report", description="folder for audit.json, report.html, report.pdf (--out overrides)")
-    formats: list[Literal["json", "html", "pdf"]] = Field(["json", "html", "pdf"], min_length=1, description="which files to write")
+    formats: list[Literal["json", "html", "pdf", "junit", "markdown"]] = Field(
+        ["json", "html", "pdf", "junit", "markdown"], min_length=1,
+        description="which files to write; junit.xml and summary.md only when policies ran")
     title: str | None = Field(None, description="report title (default: from the model source)")
 
 
@@ -188,6 +190,8 @@ class AuditSpec(_Strict):
     heads: HeadsSpec | None = None
     token_embeddings: TokenEmbeddingsSpec | None = None
     output: OutputSpec = Field(default_factory=OutputSpec)
+    policies: list[str] = Field(default_factory=list, description="policy packs: stock names (default, embedding, "
+                                "strict) or YAML files; the audit's verdict")
     seed: int = Field(0, description="seed of point sampling and bootstrap intervals")
 
     @field_validator("metrics", mode="before")
@@ -276,7 +280,7 @@ def load_spec(path) -> LoadedSpec:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise SpecError(str(path), f"cannot read the spec: {getattr(error, 'strerror', None) or error}") from None
-    root = _parse(path, text)
+    root = compose(path, text)
     data = yaml.safe_load(text)
     if not isinstance(data, dict):
         raise SpecError(f"{path}:1", "the spec must be a mapping with keys model, probe, ... ")
@@ -298,18 +302,6 @@ def _call_path_from(loaded: LoadedSpec, target: str) -> Path:
         raise loaded.error(("model", "path_from"), f"cannot call {target!r}: {type(error).__name__}: {error}") from None
     return Path(found)
 
-
-def _parse(path: Path, text: str) -> yaml.Node:
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = mark.line + 1 if mark else 1
-        problem = getattr(error, "problem", None) or str(error)
-        raise SpecError(f"{path}:{line}", f"malformed YAML: {problem}") from None
-    if root is None:
-        raise SpecError(f"{path}:1", "the spec is empty")
-    return root
 
 
 def _spec_error(path: Path, root: yaml.Node, error: dict, count: int) -> SpecError:
@@ -356,28 +348,6 @@ def _check_files(loaded: LoadedSpec) -> None:
             raise loaded.error(loc, f"file not found: {loaded.resolve(relative)}")
 
 
-def _line_of(root: yaml.Node, loc: tuple) -> int:
-    """1-based line of the deepest node of ``loc`` present in the YAML (a key's own line)."""
-    node, line = root, root.start_mark.line + 1
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            match = next(((key, value) for key, value in node.value if key.value == str(part)), None)
-            if match is None:
-                break
-            line, node = match[0].start_mark.line + 1, match[1]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            break
-    return line
-
-
-def _key_path(loc: tuple) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "(top level)"
 
 
 def _allowed_keys(raw_loc: tuple) -> list[str]:
@@ -400,8 +370,3 @@ def _flatten(annotation) -> list:
     if not args:
         return [annotation]
     return [leaf for arg in args for leaf in _flatten(arg)]
-
-
-def _did_you_mean(word: str, choices) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else f"; expected one of: {', '.join(map(str, choices))}"

@@ -116,7 +116,7 @@ def test_html_has_inline_svg_figures_in_order(html_text):
     visible = text_of(html_text)
     headings = ["Executive summary", "Intrinsic dimension across layers", "PCA spectra",
                 "Every metric, layer by layer", "Sample-size sensitivity", "Attention heads", "Token embeddings",
-                "Environment and provenance"]
+                "Policy verdict", "Environment and provenance"]
     positions = [visible.index(f"{number} {heading}") for number, heading in enumerate(headings, 1)]
     assert positions == sorted(positions)
     for number in range(1, 6):
@@ -299,7 +299,7 @@ def test_heads_section_renders(transformer_result):
 
 def test_token_embeddings_section_renders(transformer_result):
     visible = text_of(html.render(transformer_result))
-    tokens = section_text(visible, 7, "Token embeddings", "8 Environment and provenance")
+    tokens = section_text(visible, 7, "Token embeddings", "8 Policy verdict")
     assert "30,522 × 384" in tokens and "5,000 of 30,522" in tokens
     assert "36.7 95% interval [33.0, 41.3]" in tokens
     assert "90% 95% interval [89%, 91%]" in tokens  # redundancy 1 - 36.7/384 with its interval
@@ -348,7 +348,7 @@ def test_failed_token_embedding_id(result):
                           message="all rows are identical")
     broken = dataclasses.replace(result, token_embeddings=token_result(id=failed, suggested_lora_rank=None))
     visible = text_of(html.render(broken))
-    tokens = section_text(visible, 7, "Token embeddings", "8 Environment and provenance")
+    tokens = section_text(visible, 7, "Token embeddings", "8 Policy verdict")
     assert "TwoNN could not be computed on the token embeddings: all rows are identical" in tokens
     assert "No LoRA rank is suggested" in tokens
     assert "The token embeddings' ID could not be computed (Section 7)." in visible
@@ -372,7 +372,8 @@ def test_absent_heads_and_tokens_say_not_computed(result, html_text):
     assert result.heads is None and result.token_embeddings is None
     assert "6 Attention heads Not computed: the spec has no heads section" in visible
     assert "7 Token embeddings Not computed: the spec has no token_embeddings section" in visible
-    assert "8 Environment and provenance" in visible
+    assert "8 Policy verdict Not evaluated: no policy was given" in visible
+    assert "9 Environment and provenance" in visible
     assert "Attention heads:" not in visible and "LoRA" not in visible
 
 
@@ -460,3 +461,21 @@ def test_pdf_first_page_is_not_blank(pdf_bytes, tmp_path):
     pixels = image.imread(str(tmp_path / "page.png"))
     assert pixels.shape[0] > pixels.shape[1]  # portrait
     assert float(np.std(pixels[..., :3])) > 0.05
+
+
+def test_verdict_heads_the_report_and_every_rule_has_a_row(result, html_text):
+    from audit.policy import Gate, evaluate, load_pack, stock_packs
+
+    assert "Not evaluated: no policy was given" in text_of(html_text) and "<div class=\"verdict-banner" not in html_text
+    gate = Gate(packs=(load_pack(stock_packs()["default"]), load_pack(stock_packs()["strict"])))
+    gated = dataclasses.replace(result, verdict=evaluate(gate, result.to_dict()))
+    page = html.render(gated)
+    visible = text_of(page)
+    banner = visible.index("Policy verdict: ")
+    assert banner < visible.index("Contents") < visible.index("1 Executive summary")  # heads the report
+    assert visible[banner:].startswith(f"Policy verdict: {gated.verdict.status}")
+    rows = re.findall(r'<tr class="rule-(\w+)">', page)
+    assert len(rows) == len(gated.verdict.outcomes) == 8
+    assert rows == sorted(rows, key=lambda status: ["error", "fail", "warn", "pass"].index(status))  # worst first
+    for outcome in gated.verdict.outcomes:
+        assert outcome.rationale.split()[0] in visible

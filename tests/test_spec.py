@@ -54,7 +54,7 @@ def one_error_line(capsys, argv) -> str:
         ((f"{EXAMPLE}/weights.safetensors", "missing.safetensors"), ":4: model.weights: file not found"),
         (("kind: torch", "kind: keras"), ":2: model.kind: unknown kind 'keras'; expected one of: torch, torchscript"),
         (("  source: sklearn:digits\n", "  source: sklearn:digitz\n"), ":6: probe.source: unknown built-in probe 'sklearn:digitz'; did you mean 'sklearn:digits'?"),
-        (("formats: [json]", "formats: [json, docx]"), ":11: output.formats[1]: Input should be 'json', 'html' or 'pdf'"),
+        (("formats: [json]", "formats: [json, docx]"), ":11: output.formats[1]: Input should be 'json', 'html', 'pdf', 'junit' or 'markdown'"),
         (("probe:\n", "probe: [\n"), "malformed YAML"),
     ],
 )
@@ -106,11 +106,12 @@ def test_debug_shows_the_traceback(tmp_path):
 
 def test_readme_documents_every_spec_key_and_metric_option():
     from audit.metrics import registry
-    from audit.spec import CaptureSpec, LayersSpec, OutputSpec, ProbeSpec, TorchModel, TorchScriptModel
+    from audit.spec import AuditSpec, CaptureSpec, LayersSpec, OutputSpec, ProbeSpec, TorchModel, TorchScriptModel
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     section = readme[readme.index("## The audit spec"): readme.index("## The estimators")]
-    keys = {key for model in (TorchModel, TorchScriptModel, ProbeSpec, LayersSpec, CaptureSpec, OutputSpec) for key in model.model_fields}
+    keys = {key for model in (AuditSpec, TorchModel, TorchScriptModel, ProbeSpec, LayersSpec, CaptureSpec, OutputSpec)
+            for key in model.model_fields}
     for name, definition in registry().items():
         keys |= {f"{name}:"} | {f"{option}:" for option in definition.params.model_fields}
     missing = sorted(key for key in keys if key.rstrip(":") + ":" not in section)

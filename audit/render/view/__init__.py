@@ -27,7 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...results import AuditResult
-from . import environment, heads, metrics, profile, sensitivity, spectra, summary, tokens
+from . import environment, heads, metrics, profile, sensitivity, spectra, summary, tokens, verdict
 from .context import ReportContext
 from .figures import FigureView
 from .format import breakable, fmt_created, fmt_dim, fmt_int, fmt_interval, fmt_pct
@@ -55,6 +55,7 @@ _SECTIONS: tuple[tuple[str, str, Callable[[ReportContext], Any]], ...] = (
     ("sensitivity", "Sample-size sensitivity", sensitivity.build),
     ("heads", "Attention heads", heads.build),
     ("tokens", "Token embeddings", tokens.build),
+    ("verdict", "Policy verdict", verdict.build),
     ("environment", "Environment and provenance", environment.build),
 )
 
@@ -69,6 +70,7 @@ def build(result: AuditResult) -> ReportView:
         subtitle="Efficiency audit: intrinsic dimension and rank of each layer's activations",
         created=fmt_created(result.created),
         facts=header_facts(context),
+        verdict=verdict.banner(context),
         sections=sections,
         footer=f"model-audit {result.environment.model_audit}",
     )

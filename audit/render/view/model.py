@@ -42,5 +42,6 @@ class ReportView:
     subtitle: str
     created: str
     facts: tuple[Fact, ...]
+    verdict: Any  # verdict.VerdictBanner, None when no policy ran
     sections: tuple[Section, ...]
     footer: str

@@ -1,0 +1,16 @@
+"""Policies: YAML rules over an audit -> PASS / WARN / FAIL / ERROR, and the gate's verdict.
+
+A package rather than one ``policy.py`` (DESIGN.md): the rule model (:mod:`.rules`), what a rule
+can name (:mod:`.figures`), reading files (:mod:`.load`) and the pure evaluation
+(:mod:`.evaluate`) are four responsibilities.
+"""
+
+from __future__ import annotations
+
+from .evaluate import STATUS_ORDER, Gate, evaluate, evaluate_rule
+from .figures import DERIVED, known_names
+from .load import gate_for, read_audit, load_pack, resolve_reference, stock_packs
+from .rules import OPERATORS, PolicyPack, Rule
+
+__all__ = ["DERIVED", "OPERATORS", "STATUS_ORDER", "Gate", "PolicyPack", "Rule", "evaluate", "evaluate_rule",
+           "gate_for", "known_names", "read_audit", "load_pack", "resolve_reference", "stock_packs"]

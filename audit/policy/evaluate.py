@@ -1,0 +1,122 @@
+"""Rules -> outcomes, pure: a document (audit.json as a dict), optionally a baseline document,
+in; a :class:`~audit.results.Verdict` out. An exception inside a rule becomes that rule's ERROR
+with its message; it never stops the other rules or the audit.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..results import Observation, RuleOutcome, Verdict
+from .figures import DERIVED, as_number, walk
+from .rules import PolicyPack, Rule
+
+__all__ = ["Gate", "evaluate", "evaluate_rule", "STATUS_ORDER"]
+
+STATUS_ORDER = ("PASS", "WARN", "FAIL", "ERROR")
+_COMPARE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq,
+            "!=": operator.ne}
+
+
+@dataclass(frozen=True)
+class Gate:
+    """What a run or a comparison is gated on: policy packs, when warnings fail, the baseline."""
+
+    packs: tuple[PolicyPack, ...] = ()
+    fail_on: str = "fail"
+    baseline: dict | None = None
+    baseline_path: str | None = None
+
+
+def evaluate(gate: Gate, document: dict) -> Verdict | None:
+    """Every rule of ``gate``'s packs on ``document``; None when there are no packs."""
+    if not gate.packs:
+        return None
+    outcomes = tuple(evaluate_rule(rule, document, policy=pack.name, baseline=gate.baseline)
+                     for pack in gate.packs for rule in pack.rules)
+    status = _worst(outcome.status for outcome in outcomes)
+    failing = ("FAIL", "ERROR", "WARN") if gate.fail_on == "warn" else ("FAIL", "ERROR")
+    return Verdict(status=status, passed=status not in failing, fail_on=gate.fail_on,
+                   policies=tuple(pack.name for pack in gate.packs), baseline=gate.baseline_path,
+                   outcomes=outcomes)
+
+
+def evaluate_rule(rule: Rule, document: dict, *, policy: str = "", baseline: dict | None = None) -> RuleOutcome:
+    """One rule on ``document``: PASS, WARN, FAIL, or ERROR when the rule itself could not run."""
+    try:
+        observations = _observe(rule, document, baseline)
+        status, detail = _judge(rule, observations)
+    except Exception as error:  # noqa: BLE001 - a broken rule is an ERROR outcome, never a crash
+        observations, status, detail = (), "ERROR", f"{type(error).__name__}: {error}"
+    return RuleOutcome(rule=rule.id, policy=policy, status=status, severity=rule.severity, subject=rule.subject(),
+                       condition=rule.condition(), message=rule.message, detail=detail, rationale=rule.rationale,
+                       observations=tuple(observations))
+
+
+def _values(rule: Rule, document: dict) -> dict[str, float | None]:
+    """``{target: number}`` the rule reads from ``document``."""
+    if rule.metric in DERIVED and DERIVED[rule.metric].count is not None:
+        return {"model": DERIVED[rule.metric].count(document)}
+    found = walk(document, rule.resolved_path(), layers=rule.layers, role=rule.role)
+    return {target: as_number(value) for target, value in found}
+
+
+def _observe(rule: Rule, document: dict, baseline: dict | None) -> list[Observation]:
+    new = _values(rule, document)
+    if rule.change == "none":
+        return [Observation(target, value, _check(rule, value)) for target, value in new.items()]
+    if baseline is None:
+        raise ValueError(f"a {rule.change} change needs a baseline audit (run --baseline, or compare)")
+    old = _values(rule, baseline)
+    observations = []
+    for target, value in new.items():
+        delta = _change(value, old.get(target), rule.change)
+        observations.append(Observation(target, delta, _check(rule, delta), baseline=old.get(target)))
+    return observations
+
+
+def _change(new: float | None, old: float | None, kind: str) -> float | None:
+    if new is None or old is None:
+        return None
+    if kind == "absolute":
+        return new - old
+    if old == 0:
+        return 0.0 if new == 0 else float("inf") if new > 0 else float("-inf")
+    return (new - old) / abs(old)
+
+
+def _check(rule: Rule, value: float | None) -> str:
+    if value is None:
+        return _missing_status(rule)
+    if _COMPARE[rule.must_be](value, rule.threshold):
+        return "PASS"
+    return "FAIL" if rule.severity == "fail" else "WARN"
+
+
+def _missing_status(rule: Rule) -> str:
+    return {"error": "ERROR", "pass": "PASS", "warn": "WARN", "fail": "FAIL"}[rule.missing]
+
+
+def _judge(rule: Rule, observations: Sequence[Observation]) -> tuple[str, str]:
+    """The rule's status (its worst observation) and a sentence on what decided it."""
+    if not observations:
+        return _missing_status(rule), f"nothing selected (missing: {rule.missing})"
+    worst = max(observations, key=lambda item: STATUS_ORDER.index(item.status))
+    if worst.status == "PASS" and len(observations) > 1:
+        return "PASS", f"all {len(observations)} values {rule.condition()}"
+    where = "" if worst.target == "model" else f"{worst.target}: "
+    if worst.value is None:
+        found = f"not measured (missing: {rule.missing})"
+    elif worst.status == "PASS":
+        found = f"{worst.value:.4g}, {rule.condition()}"
+    else:
+        found = f"{worst.value:.4g}, required {rule.condition()}"
+    same = sum(item.status == worst.status for item in observations)
+    tally = f" ({same} of {len(observations)} {worst.status})" if len(observations) > 1 else ""
+    return worst.status, f"{where}{found}{tally}"
+
+
+def _worst(statuses) -> str:
+    return max(statuses, key=STATUS_ORDER.index, default="PASS")

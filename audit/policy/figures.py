@@ -1,0 +1,133 @@
+"""What a rule can name: the audit's metrics, a few derived figures, and any value in audit.json.
+
+A figure is found by a *path* into the audit.json document: dot-separated keys, ``*`` for every
+item of a list or every value of a mapping. Items of a list that carry a ``name`` (layers, head
+layers) are labelled by it, so a glob selects them; others by their index or key. A path ending
+at a list yields its length (``warnings`` is the number of warnings). Everything here reads the
+document only: the same rules run on a fresh audit and on an audit.json read back (``compare``).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from ..metrics import registry
+
+__all__ = ["DERIVED", "Figure", "known_names", "metric_path", "top_level_keys", "walk", "as_number"]
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A derived figure: where it lives in audit.json (``path``) or how it is counted (``count``)."""
+
+    description: str
+    path: str = ""
+    count: Callable[[dict], float] | None = None
+
+
+def _failed_metrics(document: dict) -> float:
+    return float(sum(metric.get("status") == "failed"
+                     for layer in document.get("layers") or () for metric in (layer.get("metrics") or {}).values()))
+
+
+DERIVED: dict[str, Figure] = {
+    "id": Figure("each layer's intrinsic dimension (the primary ID metric)", "layers.*.id"),
+    "redundancy_rate": Figure("each layer's 1 - ID / width", "layers.*.redundancy_rate"),
+    "width": Figure("each layer's number of features", "layers.*.width"),
+    "accuracy": Figure("the model's accuracy on the probe labels", "accuracy.accuracy"),
+    "accuracy_per_id": Figure("accuracy over the last hidden layer's ID", "accuracy.accuracy_per_id"),
+    "parameters": Figure("the model's number of parameters", "model.n_parameters"),
+    "redundant_head_groups": Figure("near-duplicate head groups over all attention layers",
+                                    "heads.n_redundant_groups"),
+    "head_groups": Figure("each attention layer's near-duplicate head groups", "heads.layers.*.groups"),
+    "head_effective_rank": Figure("each attention layer's effective rank of its concatenated heads",
+                                  "heads.layers.*.effective_rank.value"),
+    "token_id": Figure("the token-embedding matrix's TwoNN ID", "token_embeddings.id.value"),
+    "token_redundancy_rate": Figure("the token embeddings' 1 - ID / width", "token_embeddings.redundancy_rate"),
+    "suggested_lora_rank": Figure("the LoRA rank the token embeddings suggest",
+                                  "token_embeddings.suggested_lora_rank"),
+    "warnings": Figure("the number of warnings of the audit", "warnings"),
+    "failed_metrics": Figure("metrics that could not be computed, over all layers", count=_failed_metrics),
+}
+
+
+def known_names() -> list[str]:
+    """Every name a rule's ``metric`` may take: registered metrics, then derived figures."""
+    return [*registry(), *DERIVED]
+
+
+def metric_path(name: str, field: str) -> str:
+    """The path of a registered metric's ``field`` (value, ci_low, ci_high) on every layer."""
+    return f"layers.*.metrics.{name}.{field}"
+
+
+@lru_cache(maxsize=1)
+def top_level_keys() -> tuple[str, ...]:
+    """The keys of audit.json, from the shipped schema (a path must start with one of them)."""
+    text = resources.files("audit").joinpath("schema/audit.schema.json").read_text(encoding="utf-8")
+    return tuple(json.loads(text)["properties"])
+
+
+def walk(document, path: str, *, layers: tuple[str, ...] = ("*",), role: str = "any") -> Iterator[tuple[str, object]]:
+    """``(target, value)`` for every value ``path`` reaches in ``document``.
+
+    ``layers`` globs select named items (layers, head layers) and ``role`` keeps hidden or
+    output layers only; the target is the labels of the expanded items joined by ``/``
+    (``model`` when the path expands nothing). A key absent along the path yields None.
+    """
+    yield from _walk(document, path.split("."), (), layers, role)
+
+
+def _walk(node, parts, labels, layers, role):
+    if not parts:
+        yield "/".join(labels) or "model", node
+        return
+    head, rest = parts[0], parts[1:]
+    if head != "*":
+        child = node.get(head) if isinstance(node, dict) else _index(node, head)
+        yield from _walk(child, rest, labels, layers, role)
+        return
+    for label, item in _items(node):
+        if isinstance(item, dict) and "name" in item and not _selected(item, layers, role):
+            continue
+        yield from _walk(item, rest, (*labels, label), layers, role)
+
+
+def _index(node, key: str):
+    if isinstance(node, list) and key.isdigit() and int(key) < len(node):
+        return node[int(key)]
+    return None
+
+
+def _items(node) -> list[tuple[str, object]]:
+    if isinstance(node, dict):
+        return [(str(key), value) for key, value in node.items()]
+    if isinstance(node, list):
+        return [(str(item["name"]) if isinstance(item, dict) and "name" in item else str(index), item)
+                for index, item in enumerate(node)]
+    return []
+
+
+def _selected(item: dict, layers: tuple[str, ...], role: str) -> bool:
+    if not any(fnmatch.fnmatchcase(str(item["name"]), pattern) for pattern in layers):
+        return False
+    if role == "any" or "is_output" not in item:
+        return True
+    return bool(item["is_output"]) == (role == "output")
+
+
+def as_number(value) -> float | None:
+    """A value from audit.json as a number: numbers and booleans as they are, a list as its
+    length, None as None; anything else (text, a mapping) raises TypeError."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, int, float)):
+        return float(value)
+    if isinstance(value, list):
+        return float(len(value))
+    raise TypeError(f"not a number: a {type(value).__name__} ({json.dumps(value)[:60]})")

@@ -20,6 +20,7 @@ from .metrics import ID_PREFERENCE, LayerData, compute_layer, neighbors_needed, 
 from .progress import Progress
 from .results import AuditResult, EnvironmentInfo, LayerResult
 from .sources import load_model, load_probe
+from .sweep import sweep_result
 from .token_embeddings import token_embedding_result
 
 __all__ = ["run_audit", "resolve_layers"]
@@ -50,6 +51,7 @@ def run_audit(loaded, progress: Progress | None = None) -> AuditResult:
     use_accuracy = outputs_class_scores(captured.predictions, probe.labels, captured.output_width)
     heads = _heads(model, probe, attention, captured, spec, use_accuracy, progress, timings)
     tokens = _token_embeddings(model, spec, progress, timings)
+    sweep = _sweep(loaded, model, probe, progress, timings)
     timings["total_s"] = time.perf_counter() - started
     return AuditResult(
         title=spec.output.title or f"{model.info.module_type} ({model.info.source})",
@@ -64,6 +66,7 @@ def run_audit(loaded, progress: Progress | None = None) -> AuditResult:
         accuracy=accuracy_result(captured.predictions, probe.labels, layers, captured.output_width),
         heads=heads,
         token_embeddings=tokens,
+        sweep=sweep,
         warnings=tuple(_warnings(layers)),
         timings={key: round(value, 3) for key, value in timings.items()},
         created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -104,6 +107,15 @@ def _token_embeddings(model, spec, progress, timings):
     progress.stage("ID of the token-embedding matrix")
     found = token_embedding_result(model.module, spec.token_embeddings, spec.seed)
     timings["token_embeddings_s"] = time.perf_counter() - tick
+    return found
+
+
+def _sweep(loaded, model, probe, progress, timings):
+    if loaded.spec.sweep is None:
+        return None
+    tick = time.perf_counter()
+    found = sweep_result(loaded, model, probe, progress)
+    timings["sweep_s"] = time.perf_counter() - tick
     return found
 
 

@@ -85,6 +85,11 @@ class LayerCapture:
         """Kept points in probe order (sample, then position)."""
         return self._rows[np.argsort(self._order, kind="stable")]
 
+    @property
+    def samples(self) -> np.ndarray:
+        """The probe sample each row of :attr:`matrix` comes from (tokens of one text share it)."""
+        return np.sort(self._order, kind="stable") // _POSITION_STRIDE
+
 
 @dataclass(frozen=True)
 class Captured:

@@ -72,7 +72,8 @@ class LayerResult:
     ``width`` is the number of features per point; ``n_points`` how many points entered the
     metrics (after pooling and the per-layer cap); ``n_points_seen`` how many the probe produced.
     ``redundancy_rate`` is ``1 - id / width`` with ``id`` the audit's primary ID metric
-    (``primary_id``), None when that metric failed.
+    (``primary_id``), None when that metric failed; ``probe_accuracy_per_id`` is the
+    ``linear_probe`` accuracy over that ID.
     """
 
     name: str
@@ -95,6 +96,12 @@ class LayerResult:
         value = self.id_value
         return None if value is None else 1.0 - value / self.width
 
+    @property
+    def probe_accuracy_per_id(self) -> float | None:
+        """Linear-probe accuracy over the layer's ID, None without either."""
+        probe, value = self.metrics.get("linear_probe"), self.id_value
+        return probe.value / value if probe is not None and probe.ok and value else None
+
     def to_dict(self) -> dict:
         return {
             "name": self.name,
@@ -107,6 +114,7 @@ class LayerResult:
             "primary_id": self.primary_id,
             "id": self.id_value,
             "redundancy_rate": self.redundancy_rate,
+            "probe_accuracy_per_id": self.probe_accuracy_per_id,
             "metrics": {name: metric.to_dict() for name, metric in self.metrics.items()},
         }
 

@@ -21,6 +21,7 @@ from .progress import Progress
 from .results import AuditResult, EnvironmentInfo, LayerResult
 from .sources import load_model, load_probe
 from .sweep import sweep_result
+from .sweep.setup import sweep_layers
 from .token_embeddings import token_embedding_result
 
 __all__ = ["run_audit", "resolve_layers"]
@@ -36,6 +37,8 @@ def run_audit(loaded, progress: Progress | None = None) -> AuditResult:
     progress.stage(f"loading model {spec.model.kind}")
     model = load_model(loaded)
     names = resolve_layers(loaded, model.module)
+    if spec.sweep is not None:
+        sweep_layers(loaded, model.module)  # a pattern matching nothing fails before any work
     attention = attention_layers(model.module) if spec.heads is not None else []
     progress.stage(f"loading probe {spec.probe.source}")
     probe = load_probe(loaded)
@@ -46,7 +49,7 @@ def run_audit(loaded, progress: Progress | None = None) -> AuditResult:
     tick = time.perf_counter()
     selected = spec.selected_metrics()
     primary = next((name for name in ID_PREFERENCE if name in selected), None)
-    layers = tuple(_layer_result(captured.layers[name], spec, selected, primary, progress) for name in names)
+    layers = tuple(_layer_result(captured.layers[name], spec, selected, primary, probe.labels, progress) for name in names)
     timings["metrics_s"] = time.perf_counter() - tick
     use_accuracy = outputs_class_scores(captured.predictions, probe.labels, captured.output_width)
     heads = _heads(model, probe, attention, captured, spec, use_accuracy, progress, timings)
@@ -131,10 +134,11 @@ def resolve_layers(loaded, module) -> list[str]:
     return select_layers(available, include, loaded.spec.layers.exclude, fail)
 
 
-def _layer_result(layer, spec, selected, primary, progress) -> LayerResult:
-    matrix = layer.matrix
+def _layer_result(layer, spec, selected, primary, labels, progress) -> LayerResult:
+    matrix, samples = layer.matrix, layer.samples
     progress.stage(f"metrics on {layer.name}: {matrix.shape[0]} points x {matrix.shape[1]} features")
-    data = LayerData(layer.name, matrix, spec.seed, neighbors_needed(selected), spec.capture.knn_device)
+    data = LayerData(layer.name, matrix, spec.seed, neighbors_needed(selected), spec.capture.knn_device,
+                     samples=samples, labels=None if labels is None else labels[samples])
     return LayerResult(
         name=layer.name,
         module_type=layer.module_type,

@@ -4,7 +4,12 @@ Each evaluation is independent and deterministic (fixed weights, samples and SVD
 scores do not depend on the executor; they come back in the order of the tasks.
 
 - ``local``: ``workers`` threads, each with its own copy of the model (torch releases the GIL
-  in its kernels); torch's intra-op threads are set to share the cores between them.
+  in its kernels).
+
+Every evaluation, and the set-up it compares with (the teacher's outputs, the SVDs), runs with
+one torch intra-op thread (:func:`one_torch_thread`) wherever it runs: a matrix product's
+rounding depends on how many threads split it, so this is what makes the scores bitwise equal
+across executors. Parallelism comes from ``workers``.
 - ``ray``: the tasks are cut into ``workers`` chunks, one Ray task each; a worker rebuilds the
   sweep from the spec file (:func:`~audit.sweep.setup.prepare_from_spec`), so the spec, the
   model's files and the probe must be readable at the same paths on every node.
@@ -13,7 +18,6 @@ scores do not depend on the executor; they come back in the order of the tasks.
 from __future__ import annotations
 
 import copy
-import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -24,7 +28,7 @@ import torch
 from ..errors import AuditInputError
 from .evaluate import Evaluator, Task
 
-__all__ = ["run_local", "run_ray", "chunks"]
+__all__ = ["run_local", "run_ray", "chunks", "one_torch_thread"]
 
 
 def run_local(setup, distill, tasks: list[Task], *, workers: int, progress=None) -> list[float]:
@@ -39,7 +43,7 @@ def run_local(setup, distill, tasks: list[Task], *, workers: int, progress=None)
             local.evaluator = Evaluator(replace(setup, module=copy.deepcopy(setup.module)), distill)
         return _counted(local.evaluator, task, progress)
 
-    with _threads_per_worker(workers), ThreadPoolExecutor(max_workers=workers) as pool:
+    with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(evaluate, tasks))
 
 
@@ -71,9 +75,9 @@ def chunks(tasks: list, count: int) -> list[list]:
 def _evaluate_chunk(spec_path: str, distill, tasks: list[Task]) -> list[float]:
     from .setup import prepare_from_spec
 
-    torch.set_num_threads(1)
-    evaluator = Evaluator(prepare_from_spec(spec_path), distill)
-    return [evaluator(task) for task in tasks]
+    with one_torch_thread():
+        evaluator = Evaluator(prepare_from_spec(spec_path), distill)
+        return [evaluator(task) for task in tasks]
 
 
 def _counted(evaluator, task, progress) -> float:
@@ -84,9 +88,10 @@ def _counted(evaluator, task, progress) -> float:
 
 
 @contextmanager
-def _threads_per_worker(workers: int):
+def one_torch_thread():
+    """Within the block torch uses one intra-op thread (restored afterwards)."""
     before = torch.get_num_threads()
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+    torch.set_num_threads(1)
     try:
         yield
     finally:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from ..results import RankLevel, SweepGroup, SweepPoint, SweepResult
 from .curve import fit_curve
 from .evaluate import Task
-from .executor import run_local, run_ray
+from .executor import one_torch_thread, run_local, run_ray
 from .grid import geometric_ranks, refined_ranks
 from .lowrank import dense_parameters, factorized_parameters
 from .setup import SweepSetup, model_outputs, prepare
@@ -15,7 +15,13 @@ __all__ = ["sweep_result"]
 
 
 def sweep_result(loaded, model, probe, progress=None) -> SweepResult:
-    """Run the spec's sweep on ``model`` over ``probe``."""
+    """Run the spec's sweep on ``model`` over ``probe`` (one torch thread per evaluation, see
+    :mod:`.executor`)."""
+    with one_torch_thread():
+        return _sweep(loaded, model, probe, progress)
+
+
+def _sweep(loaded, model, probe, progress) -> SweepResult:
     sweep = loaded.spec.sweep
     setup = prepare(loaded, model, probe)
     teacher = setup.score(model_outputs(setup.module, setup.inputs))

@@ -116,7 +116,7 @@ def test_html_has_inline_svg_figures_in_order(html_text):
     visible = text_of(html_text)
     headings = ["Executive summary", "Intrinsic dimension across layers", "PCA spectra",
                 "Every metric, layer by layer", "Sample-size sensitivity", "Attention heads", "Token embeddings",
-                "Environment and provenance"]
+                "Linear probes and class geometry", "Low-rank factorization sweep", "Environment and provenance"]
     positions = [visible.index(f"{number} {heading}") for number, heading in enumerate(headings, 1)]
     assert positions == sorted(positions)
     for number in range(1, 6):
@@ -299,7 +299,7 @@ def test_heads_section_renders(transformer_result):
 
 def test_token_embeddings_section_renders(transformer_result):
     visible = text_of(html.render(transformer_result))
-    tokens = section_text(visible, 7, "Token embeddings", "8 Environment and provenance")
+    tokens = section_text(visible, 7, "Token embeddings", "8 Linear probes and class geometry")
     assert "30,522 × 384" in tokens and "5,000 of 30,522" in tokens
     assert "36.7 95% interval [33.0, 41.3]" in tokens
     assert "90% 95% interval [89%, 91%]" in tokens  # redundancy 1 - 36.7/384 with its interval
@@ -348,7 +348,7 @@ def test_failed_token_embedding_id(result):
                           message="all rows are identical")
     broken = dataclasses.replace(result, token_embeddings=token_result(id=failed, suggested_lora_rank=None))
     visible = text_of(html.render(broken))
-    tokens = section_text(visible, 7, "Token embeddings", "8 Environment and provenance")
+    tokens = section_text(visible, 7, "Token embeddings", "8 Linear probes and class geometry")
     assert "TwoNN could not be computed on the token embeddings: all rows are identical" in tokens
     assert "No LoRA rank is suggested" in tokens
     assert "The token embeddings' ID could not be computed (Section 7)." in visible
@@ -372,7 +372,7 @@ def test_absent_heads_and_tokens_say_not_computed(result, html_text):
     assert result.heads is None and result.token_embeddings is None
     assert "6 Attention heads Not computed: the spec has no heads section" in visible
     assert "7 Token embeddings Not computed: the spec has no token_embeddings section" in visible
-    assert "8 Environment and provenance" in visible
+    assert "10 Environment and provenance" in visible
     assert "Attention heads:" not in visible and "LoRA" not in visible
 
 
@@ -460,3 +460,26 @@ def test_pdf_first_page_is_not_blank(pdf_bytes, tmp_path):
     pixels = image.imread(str(tmp_path / "page.png"))
     assert pixels.shape[0] > pixels.shape[1]  # portrait
     assert float(np.std(pixels[..., :3])) > 0.05
+
+
+def test_sweep_and_class_geometry_sections_render(result, html_text):
+    visible = text_of(html_text)
+    sweep = section_text(visible, 9, "Low-rank factorization sweep", "10 Environment and provenance")
+    for group in result.sweep.groups:
+        assert group.name in sweep and f"rank {group.knee.rank}" in sweep
+    assert "PCHIP" in sweep and "keeps 95%" in sweep and "Figure" in sweep
+    geometry = section_text(visible, 8, "Linear probes and class geometry", "9 Low-rank factorization sweep")
+    assert "NC1 = tr(\u03a3_W \u03a3_B\u207a) / C" in geometry and "Papyan" in geometry
+    probe = result.layers[0].metrics["linear_probe"]
+    assert f"{probe.value * 100:.1f}%" in geometry
+    summary = section_text(visible, 1, "Executive summary", "Layers at a glance")
+    assert "fewer weight parameters (truncated SVD, no fine-tuning; Section 9)" in summary
+
+
+def test_absent_sweep_and_geometry_say_not_computed(result):
+    bare = dataclasses.replace(result, sweep=None, layers=tuple(
+        dataclasses.replace(layer, metrics={k: v for k, v in layer.metrics.items() if k == "twonn"})
+        for layer in result.layers), metric_info={"twonn": result.metric_info["twonn"]}, metric_names=("twonn",))
+    visible = text_of(html.render(bare))
+    assert "9 Low-rank factorization sweep Not computed: the spec has no sweep section." in visible
+    assert "8 Linear probes and class geometry Not computed: the spec selected none of the metrics" in visible

@@ -14,7 +14,7 @@ from .figures import FigureView
 from .format import NONE, breakable, fmt_int, fmt_number, fmt_pct, plural
 from .model import KEEP_ROWS, Fact
 
-__all__ = ["SweepCell", "SweepRow", "SweepView", "build"]
+__all__ = ["SweepCell", "SweepRow", "SweepView", "build", "finding"]
 
 _MISSING = Markup("Not computed: the spec has no <code>sweep</code> section.")
 _METHOD = ("Each chosen layer's weight (a conv kernel read as out \u00d7 in\u00b7k\u00b7k) is replaced by its "
@@ -118,3 +118,21 @@ def _panel(ctx: ReportContext, group: SweepGroup, sweep: SweepResult) -> plots.S
 def _levels_text(sweep: SweepResult) -> str:
     low, high = min(sweep.levels), max(sweep.levels)
     return fmt_pct(low) if low == high else f"{fmt_pct(low)}\u2013{fmt_pct(high)}"
+
+
+def finding(ctx: ReportContext) -> Markup | None:
+    """The executive summary's sentence on the sweep: the group factorized furthest at the highest
+    level it reaches, None without a sweep or when no group reaches a level."""
+    sweep = ctx.result.sweep
+    reached = [(group, level) for group in (sweep.groups if sweep else ()) for level in group.levels[-1:] if level.point]
+    if not reached:
+        return None
+    group, level = max(reached, key=lambda pair: pair[1].point.compression)
+    return Markup(
+        "Truncated to rank <strong>{rank}</strong> of {full}, <code>{name}</code> keeps {kept} of the teacher's "
+        "{measure} with <strong>{compression}\u00d7</strong> fewer weight parameters ({how}; "
+        "Section {section}).").format(
+        rank=fmt_int(level.point.rank), full=fmt_int(group.full_rank), name=group.name,
+        kept=fmt_pct(level.point.retained, 1), measure=sweep.measure, compression=f"{level.point.compression:,.1f}",
+        how=f"truncated SVD, then {fmt_int(sweep.distill_steps)} distillation steps" if sweep.distill_steps
+        else "truncated SVD, no fine-tuning", section=ctx.section_number("sweep"))

@@ -48,16 +48,22 @@ def run_local(setup, distill, tasks: list[Task], *, workers: int, progress=None)
 
 
 def run_ray(spec_path: str, distill, tasks: list[Task], *, workers: int, address: str | None) -> list[float]:
-    """Scores of ``tasks`` from ``workers`` Ray tasks (joining ``address``, else a local Ray)."""
+    """Scores of ``tasks`` from ``workers`` Ray tasks: on the Ray the caller started, else on one
+    joined at ``address`` (a new local one when None) for this call only."""
     try:
         import ray
     except ImportError:
         raise AuditInputError("sweep.executor", "ray is not installed: pip install 'model-audit[ray]'") from None
-    if not ray.is_initialized():
+    started = not ray.is_initialized()
+    if started:
         ray.init(address=address, include_dashboard=False, log_to_driver=False)
-    remote = ray.remote(num_cpus=1)(_evaluate_chunk)
-    pending = [remote.remote(spec_path, distill, chunk) for chunk in chunks(tasks, workers)]
-    return [score for found in ray.get(pending) for score in found]
+    try:
+        remote = ray.remote(num_cpus=1)(_evaluate_chunk)
+        pending = [remote.remote(spec_path, distill, chunk) for chunk in chunks(tasks, workers)]
+        return [score for found in ray.get(pending) for score in found]
+    finally:
+        if started:
+            ray.shutdown()
 
 
 def chunks(tasks: list, count: int) -> list[list]:

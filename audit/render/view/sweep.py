@@ -84,12 +84,12 @@ def _score(sweep: SweepResult, value: float) -> str:
 def _row(group: SweepGroup) -> SweepRow:
     layers = "" if len(group.layers) == 1 and group.layers[0] == group.name else f"{len(group.layers)} layers"
     return SweepRow(name=breakable(group.name), layers=layers, full_rank=fmt_int(group.full_rank),
-                    cells=(_cell(group.knee), *(_cell(level.point) for level in group.levels)))
+                    cells=(_cell(group.knee, "too few ranks"), *(_cell(level.point) for level in group.levels)))
 
 
-def _cell(point: SweepPoint | None) -> SweepCell:
+def _cell(point: SweepPoint | None, missing: str = "never reached") -> SweepCell:
     if point is None:
-        return SweepCell(rank=NONE, retained="never reached", compression="")
+        return SweepCell(rank=NONE, retained=missing, compression="")
     return SweepCell(rank=f"rank {fmt_int(point.rank)}", retained=f"keeps {fmt_pct(point.retained, 1)}",
                      compression=f"{point.compression:,.1f}\u00d7 fewer parameters")
 

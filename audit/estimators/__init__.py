@@ -9,10 +9,12 @@ kNN-based: :func:`twonn`, :func:`mle`, :func:`local_id`, :func:`gride`; they acc
 ``neighbors=`` from :func:`nearest_neighbors` so one exact search serves all of them, and
 :func:`knn_estimates` does exactly that. Spectral: :func:`pca_id`, :func:`participation_ratio`,
 :func:`effective_rank`, :func:`stable_rank`. Attention heads: :func:`head_redundancy` (debiased linear CKA
-between heads, groups of near-duplicates), :func:`effective_heads`. Convergence: :func:`sample_size_sensitivity`.
+between heads, groups of near-duplicates), :func:`effective_heads`. Class geometry: :func:`nc1` (neural collapse), :func:`dead_units`.
+Convergence: :func:`sample_size_sensitivity`.
 """
 
 from ._input import EstimatorInputError
+from .geometry import DeadUnits, dead_units, nc1
 from .gride import gride
 from .heads import (
     EffectiveHeads,
@@ -32,6 +34,9 @@ from .suite import knn_estimates
 from .twonn import twonn
 
 __all__ = [
+    "DeadUnits",
+    "dead_units",
+    "nc1",
     "EffectiveHeads",
     "EstimatorInputError",
     "Estimate",

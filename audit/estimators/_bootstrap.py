@@ -9,6 +9,7 @@ the neighbour graph with the sample; ``sample_size_sensitivity`` shows that seco
 from __future__ import annotations
 
 import numpy as np
+from scipy.stats import norm
 
 from ._input import check_fraction, check_int
 
@@ -55,4 +56,20 @@ def interval_fields(replicates: np.ndarray | None, ci_level: float, how: str) ->
         "ci_high": high,
         "ci_level": ci_level,
         "ci_method": f"percentile bootstrap over {how}, {replicates.size} replicates",
+    }
+
+
+def jackknife_fields(leave_one_out: np.ndarray, value: float, ci_level: float, how: str) -> dict:
+    """The ``ci_*`` fields of a delete-a-group jackknife: ``value +- z se`` with the jackknife
+    standard error of the ``leave_one_out`` estimates (one per group left out)."""
+    count = leave_one_out.size
+    if count < 2:
+        return {}
+    spread = np.sqrt((count - 1) / count * np.sum((leave_one_out - leave_one_out.mean()) ** 2))
+    z = norm.ppf(0.5 + ci_level / 2)
+    return {
+        "ci_low": float(value - z * spread),
+        "ci_high": float(value + z * spread),
+        "ci_level": ci_level,
+        "ci_method": f"delete-a-group jackknife over {count} groups of {how}, normal interval",
     }

@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scipy.stats import norm
-
+from ._bootstrap import jackknife_fields
 from ._input import as_matrix, check_fraction, check_int, rng_from
 from .results import SpectrumEstimate
 
@@ -96,14 +95,7 @@ def _jackknife_interval(groups, statistic, value, ci_level) -> dict:
     if groups.n_groups < 2:
         return {}
     leave_one_out = np.array([statistic(groups.eigenvalues(1.0 - np.eye(groups.n_groups)[g])) for g in range(groups.n_groups)])
-    spread = np.sqrt((groups.n_groups - 1) / groups.n_groups * np.sum((leave_one_out - leave_one_out.mean()) ** 2))
-    z = norm.ppf(0.5 + ci_level / 2)
-    return {
-        "ci_low": float(value - z * spread),
-        "ci_high": float(value + z * spread),
-        "ci_level": ci_level,
-        "ci_method": f"delete-a-group jackknife over {groups.n_groups} groups of rows, normal interval",
-    }
+    return jackknife_fields(leave_one_out, value, ci_level, "rows")
 
 
 class _GroupMoments:

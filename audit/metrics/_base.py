@@ -12,7 +12,9 @@ from ..estimators import EstimatorInputError, Neighbors, nearest_neighbors
 from ..estimators.results import Estimate
 from ..results import MetricResult
 
-__all__ = ["LayerData", "MetricParams", "BootstrapParams", "from_estimate", "failed"]
+__all__ = ["LayerData", "MetricParams", "BootstrapParams", "from_estimate", "failed", "NO_LABELS"]
+
+NO_LABELS = "not computed: the probe has no labels"
 
 
 class MetricParams(BaseModel):
@@ -31,7 +33,9 @@ class LayerData:
     """One layer's activation matrix (points x features, float32) and its shared kNN search.
 
     ``neighbors_k`` is the largest neighbour count any selected metric needs; the first metric
-    that asks runs the search with it, the others reuse the result.
+    that asks runs the search with it, the others reuse the result. ``samples`` is the probe
+    sample of each row (several rows share one when every token or position is a point) and
+    ``labels`` that sample's label, None when the probe has none.
     """
 
     name: str
@@ -39,7 +43,15 @@ class LayerData:
     seed: int
     neighbors_k: int = 0
     device: str = "auto"
+    samples: np.ndarray | None = None
+    labels: np.ndarray | None = None
     _neighbors: Neighbors | None = field(default=None, repr=False)
+
+    def require_labels(self) -> np.ndarray:
+        """The rows' labels; raises "not computed: the probe has no labels" without them."""
+        if self.labels is None:
+            raise EstimatorInputError(NO_LABELS)
+        return self.labels
 
     @property
     def width(self) -> int:

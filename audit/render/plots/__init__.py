@@ -9,7 +9,7 @@ prefixed per figure so several figures can share one HTML document without clash
 
 One module per family of figures: :mod:`.layers` (one position per layer), :mod:`.spectra`
 (PCA spectra), :mod:`.curves` (one line per layer against a scale), :mod:`.heads` (attention
-heads: similarity and ablation importance); their shared look is in
+heads: similarity and ablation importance), :mod:`.sweep` (factorization sweeps, linear probes); their shared look is in
 :mod:`._style` and their shared drawing pieces in :mod:`._axes`.
 
 Figures are built with the object-oriented API (:class:`matplotlib.figure.Figure` rendered by
@@ -26,12 +26,13 @@ and a ``None`` date make the output byte-identical from run to run.
 
 from __future__ import annotations
 
-from ._data import Curve, HeadGrid, Series, SimilarityPanel, Spectrum
+from ._data import Curve, HeadGrid, Series, SimilarityPanel, Spectrum, SweepPanel
 from ._style import PAGE_WIDTH_IN
 from .curves import gride_curves, sample_size_curves
 from .heads import head_importance, head_similarity
 from .layers import WIDTHS_IN_TICKS, layer_profile, width_usage
 from .spectra import pca_cumulative, pca_spectra
+from .sweep import probe_beside_id, sweep_curves
 
 __all__ = [
     "Series",
@@ -49,4 +50,7 @@ __all__ = [
     "sample_size_curves",
     "head_similarity",
     "head_importance",
+    "SweepPanel",
+    "sweep_curves",
+    "probe_beside_id",
 ]

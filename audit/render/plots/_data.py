@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["Series", "Curve", "Spectrum", "SimilarityPanel", "HeadGrid"]
+__all__ = ["Series", "Curve", "Spectrum", "SimilarityPanel", "HeadGrid", "SweepPanel"]
 
 
 @dataclass(frozen=True)
@@ -58,3 +58,20 @@ class HeadGrid:
     values: Sequence[Sequence[float | None]]
     labels: Sequence[Sequence[str]]
     marked: Sequence[tuple[int, int]] = ()
+
+
+@dataclass(frozen=True)
+class SweepPanel:
+    """One factorization sweep: measured scores at ranks, the fitted curve, the knee, the rank
+    range between the lowest and highest retained level, and the teacher's score."""
+
+    label: str
+    ranks: Sequence[int]
+    scores: Sequence[float]
+    fit_ranks: Sequence[int]
+    fit_scores: Sequence[float]
+    knee: int | None
+    range_low: int | None
+    range_high: int | None
+    teacher: float
+    range_label: str = "level range"

@@ -15,7 +15,7 @@ from ._data import Series
 from ._style import MARKERS, PAGE_WIDTH_IN, QUALITATIVE, STYLE, WIDTH_COLOUR, tick
 from ._svg import to_svg
 
-__all__ = ["WIDTHS_IN_TICKS", "width_usage", "layer_profile"]
+__all__ = ["WIDTHS_IN_TICKS", "width_usage", "layer_profile", "series_panel"]
 
 # up to this many layers the ID profile's tick labels carry the width too (and are not rotated)
 WIDTHS_IN_TICKS = 8
@@ -77,7 +77,7 @@ def layer_profile(layer_labels: Sequence[str], widths: Sequence[int], series: Se
         if against_width:
             ax.plot(range(n), widths, color=WIDTH_COLOUR, linestyle="--", linewidth=1.0, marker="_",
                     markersize=10, label="layer width", zorder=1)
-        _series_panel(ax, series, n, offset_colours=colour_offset)
+        series_panel(ax, series, n, offset_colours=colour_offset)
         _value_axis(ax, series, widths, log_scale=against_width)
         ax.set_ylabel(ylabel)
         ax.set_xticks(range(n), ticks, rotation=60 if many else 0, ha="right" if many else "center",
@@ -99,7 +99,7 @@ def _value_axis(ax, series: Sequence[Series], widths: Sequence[int], *, log_scal
     log_ticks(ax.yaxis, min(values), max(values), lambda v: f"{v:g}")
 
 
-def _series_panel(ax, series: Sequence[Series], n: int, offset_colours: int = 0) -> None:
+def series_panel(ax, series: Sequence[Series], n: int, offset_colours: int = 0) -> None:
     """Each series as points joined by a thin line with its interval bars, shifted sideways a
     little per series so that estimates of the same layer stay apart."""
     count = len(series)

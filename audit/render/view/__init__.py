@@ -27,7 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...results import AuditResult
-from . import environment, heads, metrics, profile, sensitivity, spectra, summary, tokens, verdict
+from . import environment, geometry, heads, metrics, profile, sensitivity, spectra, summary, sweep, tokens, verdict
 from .context import ReportContext
 from .figures import FigureView
 from .format import breakable, fmt_created, fmt_dim, fmt_int, fmt_interval, fmt_pct
@@ -35,6 +35,7 @@ from .header import header_facts
 from .model import Fact, ReportView, Section
 
 __all__ = [
+    "SECTION_TITLES",
     "ReportView",
     "Section",
     "FigureView",
@@ -55,9 +56,14 @@ _SECTIONS: tuple[tuple[str, str, Callable[[ReportContext], Any]], ...] = (
     ("sensitivity", "Sample-size sensitivity", sensitivity.build),
     ("heads", "Attention heads", heads.build),
     ("tokens", "Token embeddings", tokens.build),
+    ("geometry", "Linear probes and class geometry", geometry.build),
+    ("sweep", "Low-rank factorization sweep", sweep.build),
     ("verdict", "Policy verdict", verdict.build),
     ("environment", "Environment and provenance", environment.build),
 )
+
+
+SECTION_TITLES = tuple(title for _, title, _ in _SECTIONS)  # in report order: section n is SECTION_TITLES[n - 1]
 
 
 def build(result: AuditResult) -> ReportView:

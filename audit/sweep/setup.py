@@ -1,0 +1,135 @@
+"""What every evaluation of a sweep shares, built the same way in the driver and in each worker:
+the model, the probe subset as ready batches, the layer groups, each layer's SVD, and the
+score of a student's outputs (accuracy with labels, fidelity to the teacher without).
+
+Workers on other processes or machines (Ray) rebuild this from the spec alone
+(:func:`prepare_from_spec`), so nothing unpicklable travels and every worker holds the same
+numbers: the same weights, the same samples, the same SVDs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+
+from ..accuracy import outputs_class_scores
+from ..batches import Batch, batches, masked_mean
+from ..capture import first_tensor
+from ..layers import largest_container, select_layers
+from .lowrank import LowRankFactors, factorize
+
+__all__ = ["SweepSetup", "prepare", "prepare_from_spec", "model_outputs", "FACTORIZABLE"]
+
+FACTORIZABLE = (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d)
+_MEASURES = {
+    "accuracy": "accuracy on the probe's labels",
+    "agreement": "agreement of the student's argmax prediction with the teacher's",
+    "cosine": "mean cosine similarity of the student's output to the teacher's",
+}
+
+
+@dataclass
+class SweepSetup:
+    """``groups``: (name, layer names) in model order; ``score(outputs)`` compares a student's
+    outputs with the labels or the teacher's outputs (``teacher_outputs``)."""
+
+    module: torch.nn.Module
+    inputs: list[Batch]
+    groups: list[tuple[str, tuple[str, ...]]]
+    factors: dict[str, LowRankFactors]
+    measure: str
+    teacher_outputs: torch.Tensor
+    score: Callable[[torch.Tensor], float]
+    n_samples: int
+
+    @property
+    def measure_description(self) -> str:
+        return _MEASURES[self.measure]
+
+
+def prepare(loaded, model, probe) -> SweepSetup:
+    """The sweep's shared state for a loaded model and probe (the spec's ``sweep`` section)."""
+    sweep, seed = loaded.spec.sweep, loaded.spec.seed
+    names = sweep_layers(loaded, model.module)
+    chosen = _subset(probe.info.n_samples, sweep.n_samples, seed)
+    features = probe.features[chosen] if isinstance(probe.features, np.ndarray) else [probe.features[i] for i in chosen]
+    inputs = list(batches(features, loaded.spec.probe.batch_size, dtype=model.input_dtype,
+                          tokenizer=model.tokenizer, max_length=model.max_length))
+    teacher = model_outputs(model.module, inputs)
+    labels = None if probe.labels is None else probe.labels[chosen]
+    modules = dict(model.module.named_modules())
+    measure, score = _scorer(teacher, labels, sweep.fidelity)
+    return SweepSetup(module=model.module, inputs=inputs, groups=_groups(names, model.module, sweep.grouping),
+                      factors={name: factorize(modules[name].weight) for name in names}, measure=measure,
+                      teacher_outputs=teacher, score=score, n_samples=len(chosen))
+
+
+def prepare_from_spec(spec_path: str) -> SweepSetup:
+    """:func:`prepare` from the spec file alone (what a Ray worker runs)."""
+    from ..sources import load_model, load_probe
+    from ..spec import load_spec
+
+    loaded = load_spec(spec_path)
+    return prepare(loaded, load_model(loaded), load_probe(loaded))
+
+
+def sweep_layers(loaded, module: torch.nn.Module) -> list[str]:
+    """The Linear and Conv modules the ``sweep`` section chooses, in model order."""
+    sweep = loaded.spec.sweep
+    available = [name for name, child in module.named_modules() if name and isinstance(child, FACTORIZABLE)]
+
+    def fail(loc, message):
+        key = {"include": "layers", "exclude": "exclude"}.get(loc[1] if len(loc) > 1 else "", "layers")
+        raise loaded.error(("sweep", key, *loc[2:]), message.replace("no layer to audit", "no Linear or Conv layer"))
+
+    if not available:
+        fail(("layers",), "the model has no Linear or Conv layer to factorize")
+    return select_layers(available, sweep.layers or ["*"], sweep.exclude, fail)
+
+
+def model_outputs(module: torch.nn.Module, inputs: list[Batch]) -> torch.Tensor:
+    """The model's outputs on ``inputs``, one row per sample (token states: their masked mean)."""
+    found = []
+    with torch.inference_mode():
+        for batch in inputs:
+            output = first_tensor(batch.run(module))
+            if output.ndim == 3 and batch.mask is not None:
+                output = masked_mean(output, batch.mask)
+            found.append(output.float().flatten(1))
+    return torch.cat(found)
+
+
+def _subset(n: int, wanted: int, seed: int) -> np.ndarray:
+    if wanted == 0 or wanted >= n:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, wanted, replace=False))
+
+
+def _groups(names: list[str], module: torch.nn.Module, grouping: str) -> list[tuple[str, tuple[str, ...]]]:
+    if grouping == "one_at_a_time":
+        return [(name, (name,)) for name in names]
+    if grouping == "all":
+        return [(names[0] if len(names) == 1 else "all chosen layers", tuple(names))]
+    container = largest_container(module)
+    prefix = f"{container[0]}." if container else None
+    grouped: dict[str, list[str]] = {}
+    for name in names:
+        inside = prefix is not None and name.startswith(prefix)
+        block = prefix + name[len(prefix):].split(".")[0] if inside else name
+        grouped.setdefault(block, []).append(name)
+    return [(block, tuple(members)) for block, members in grouped.items()]
+
+
+def _scorer(teacher: torch.Tensor, labels, fidelity: str):
+    predictions = teacher.argmax(dim=1).numpy() if teacher.shape[1] > 1 else None
+    if labels is not None and outputs_class_scores(predictions, labels, teacher.shape[1]):
+        truth = torch.as_tensor(labels)
+        return "accuracy", lambda outputs: float((outputs.argmax(dim=1) == truth).double().mean())
+    if fidelity == "agreement" and teacher.shape[1] > 1:
+        reference = teacher.argmax(dim=1)
+        return "agreement", lambda outputs: float((outputs.argmax(dim=1) == reference).double().mean())
+    return "cosine", lambda outputs: float(torch.nn.functional.cosine_similarity(
+        outputs.double(), teacher.double(), dim=1).mean())

@@ -27,7 +27,7 @@ from .batches import masked_mean
 from .errors import CaptureError
 from .layers import OUTPUT
 
-__all__ = ["CaptureSettings", "LayerCapture", "Captured", "capture"]
+__all__ = ["CaptureSettings", "LayerCapture", "Captured", "capture", "first_tensor"]
 
 _POSITION_STRIDE = 1 << 32  # order key: sample * stride + position
 
@@ -108,7 +108,7 @@ def capture(module: torch.nn.Module, batch_stream, layer_names: list[str], setti
         module.eval()
         with torch.inference_mode():
             for batch in batch_stream:
-                outputs[OUTPUT] = _first_tensor(_run(module, batch))
+                outputs[OUTPUT] = first_tensor(_run(module, batch))
                 predictions.append(_predictions(outputs[OUTPUT]))
                 output_width = None if outputs[OUTPUT] is None or outputs[OUTPUT].ndim != 2 else outputs[OUTPUT].shape[1]
                 for name, layer in layers.items():
@@ -137,12 +137,12 @@ def _run(module, batch):
 
 def _recorder(name, outputs):
     def hook(module, inputs, output):
-        outputs[name] = _first_tensor(output)
+        outputs[name] = first_tensor(output)
 
     return hook
 
 
-def _first_tensor(output):
+def first_tensor(output):
     if isinstance(output, torch.Tensor):
         return output
     if isinstance(output, dict) or hasattr(output, "keys"):
@@ -150,7 +150,7 @@ def _first_tensor(output):
             return output["last_hidden_state"]
         output = list(output.values())
     if isinstance(output, (tuple, list)):
-        return next((_first_tensor(item) for item in output if _first_tensor(item) is not None), None)
+        return next((first_tensor(item) for item in output if first_tensor(item) is not None), None)
     return None
 
 

@@ -1,4 +1,4 @@
-"""Orchestration only: spec -> model and probe -> capture -> metrics -> AuditResult."""
+"""Orchestration only: spec -> model and probe -> capture -> metrics -> heads, tokens, cost -> AuditResult."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import torch
 from . import __version__
 from .batches import batches, n_batches
 from .capture import CaptureSettings, capture
+from .cost import cost_result, plan_factorized
 from .estimators.knn import resolve_device
 from .heads import attention_layers, head_layer_result, heads_result
 from .layers import available_layers, default_layers, select_layers
@@ -35,6 +36,7 @@ def run_audit(loaded, progress: Progress | None = None) -> AuditResult:
     progress.stage(f"loading model {spec.model.kind}")
     model = load_model(loaded)
     names = resolve_layers(loaded, model.module)
+    factorized = plan_factorized(loaded, model.module, names)
     attention = attention_layers(model.module) if spec.heads is not None else []
     progress.stage(f"loading probe {spec.probe.source}")
     probe = load_probe(loaded)
@@ -50,6 +52,7 @@ def run_audit(loaded, progress: Progress | None = None) -> AuditResult:
     use_accuracy = outputs_class_scores(captured.predictions, probe.labels, captured.output_width)
     heads = _heads(model, probe, attention, captured, spec, use_accuracy, progress, timings)
     tokens = _token_embeddings(model, spec, progress, timings)
+    cost = _cost(loaded, model, probe, captured, layers, factorized, use_accuracy, progress, timings)
     timings["total_s"] = time.perf_counter() - started
     return AuditResult(
         title=spec.output.title or f"{model.info.module_type} ({model.info.source})",
@@ -64,6 +67,7 @@ def run_audit(loaded, progress: Progress | None = None) -> AuditResult:
         accuracy=accuracy_result(captured.predictions, probe.labels, layers, captured.output_width),
         heads=heads,
         token_embeddings=tokens,
+        cost=cost,
         warnings=tuple(_warnings(layers)),
         timings={key: round(value, 3) for key, value in timings.items()},
         created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -104,6 +108,15 @@ def _token_embeddings(model, spec, progress, timings):
     progress.stage("ID of the token-embedding matrix")
     found = token_embedding_result(model.module, spec.token_embeddings, spec.seed)
     timings["token_embeddings_s"] = time.perf_counter() - tick
+    return found
+
+
+def _cost(loaded, model, probe, captured, layers, factorized, use_accuracy, progress, timings):
+    if loaded.spec.cost is None:
+        return None
+    tick = time.perf_counter()
+    found = cost_result(loaded, model, probe, captured, layers, factorized, use_accuracy, progress)
+    timings["cost_s"] = time.perf_counter() - tick
     return found
 
 

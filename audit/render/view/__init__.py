@@ -27,7 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...results import AuditResult
-from . import environment, heads, metrics, profile, sensitivity, spectra, summary, tokens
+from . import cost, environment, heads, metrics, profile, sensitivity, spectra, summary, tokens
 from .context import ReportContext
 from .figures import FigureView
 from .format import breakable, fmt_created, fmt_dim, fmt_int, fmt_interval, fmt_pct
@@ -55,6 +55,7 @@ _SECTIONS: tuple[tuple[str, str, Callable[[ReportContext], Any]], ...] = (
     ("sensitivity", "Sample-size sensitivity", sensitivity.build),
     ("heads", "Attention heads", heads.build),
     ("tokens", "Token embeddings", tokens.build),
+    ("cost", "Cost of resizing", cost.build),
     ("environment", "Environment and provenance", environment.build),
 )
 

@@ -220,7 +220,8 @@ class Timing:
 
     ``p50_s``/``p95_s`` are percentiles of ``repeats`` timed runs after ``warmup`` untimed ones;
     ``throughput`` is samples per second at the median; ``max_abs_diff`` compares the ONNX output
-    with torch's on the same batch (the export's own check).
+    with torch's on the same batch (the export's own check). A variant's ``reference_p50_s`` is
+    the original's p50 timed in turns with it, run by run; ``p50_change`` is taken against it.
     """
 
     batch_size: int
@@ -233,9 +234,15 @@ class Timing:
     throughput: float
     onnx_bytes: int
     max_abs_diff: float
+    reference_p50_s: float | None = None
+
+    @property
+    def p50_change(self) -> float | None:
+        """Relative change of p50 against the original timed in the same runs (variants only)."""
+        return None if not self.reference_p50_s else self.p50_s / self.reference_p50_s - 1
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "p50_change": self.p50_change}
 
 
 @dataclass(frozen=True)

@@ -114,18 +114,23 @@ class _Bench:
         self.inputs = _example_inputs(model, probe.features, self.cost.batch_size, self.sequence_length)
         self.one_sample = _first_sample(self.inputs)
         progress.stage("cost: the original model's FLOPs and ONNX latency")
+        self.reference = None
         self.original_timing = self.timing(model.module)
         self.original_flops = flops_per_sample(model.module, self.one_sample)
         self._baseline = None
 
     def timing(self, module) -> tuple[Timing | None, str]:
+        """``module``'s ONNX timing (in turns with the original once that is exported), or why none."""
         if not self.cost.measure:
             return None, "not measured (cost.measure is false)"
         try:
-            return measure(module, self.inputs, warmup=self.cost.warmup, repeats=self.cost.repeats,
-                           threads=self.cost.threads, sequence_length=self.sequence_length), ""
+            timing, found = measure(module, self.inputs, warmup=self.cost.warmup, repeats=self.cost.repeats,
+                                    threads=self.cost.threads, sequence_length=self.sequence_length,
+                                    reference=self.reference)
         except Exception as error:  # a model the exporter or the runtime cannot take: say so, keep going
             return None, f"ONNX export or timing failed: {type(error).__name__}: {str(error).strip()[:300]}"
+        self.reference = self.reference or found
+        return timing, ""
 
     def row(self, module, width: int, sources, *, vectors: bool, quality: Quality, original: bool = False) -> CostRow:
         """One table row for ``module`` (the whole model with the variant in place)."""
@@ -133,7 +138,7 @@ class _Bench:
         parameters = parameter_count(module)
         stored = store_bytes(self.cost.stored_vectors, width, self.cost.store_dtype) \
             if vectors and self.cost.stored_vectors else None
-        per_sample = timing.p50_s / timing.batch_size if timing else None
+        per_sample = self._seconds_per_sample(timing)
         return CostRow(
             width=width, sources=tuple(sources), parameters=parameters, model_bytes=model_bytes(parameters),
             flops_per_sample=self.original_flops if original else flops_per_sample(module, self.one_sample),
@@ -143,6 +148,15 @@ class _Bench:
             money=monthly_money(self.cost.prices, store_bytes=stored, seconds_per_sample=per_sample,
                                 queries_per_month=self.cost.queries_per_month),
         )
+
+    def _seconds_per_sample(self, timing: Timing | None) -> float | None:
+        """Encoding seconds per sample for compute money: a variant's is the original's p50 scaled
+        by the ratio timed in turns with it, so its money changes exactly as its latency does."""
+        if timing is None:
+            return None
+        original = self.original_timing[0]
+        p50 = original.p50_s * (1 + timing.p50_change) if original and timing.p50_change is not None else timing.p50_s
+        return p50 / timing.batch_size
 
     def baseline_outputs(self) -> torch.Tensor:
         if self._baseline is None:
@@ -169,7 +183,7 @@ def _embedding_target(bench: _Bench, layer, matrix: np.ndarray) -> CostTarget:
             variant = Projected(module, projector.projection(candidate.width))
             rows.append(bench.row(variant, candidate.width, candidate.sources, vectors=True, quality=quality))
     method = (f"PCA fitted on the {matrix.shape[0]:,} probe embeddings of {layer.name}; the variant is the model "
-              f"followed by a Linear {layer.width} -> k map, z = (e - mean) V_k^T. Quality: {measure_name} of "
+              f"followed by a bias-free Linear {layer.width} -> k map, z = e V_k^T (the top-k principal axes). Quality: {measure_name} of "
               f"cosine neighbours of the reduced against the full embeddings over the same points (in-sample), "
               f"and pairwise cosine preservation over {min(_COSINE_POINTS, matrix.shape[0]):,} of them.")
     return _target(layer, "embedding", original, rows, cost.quality_floor, method)

@@ -85,7 +85,8 @@ def _intro(cost: results.CostResult) -> Markup:
         "PCA to k dimensions, or one Linear layer factorized at rank r. Candidates come from the measurements "
         "(ID with a safety margin, effective rank, PCA at 95% and 99% of the variance) and the spec. Changes are "
         "against the original row; the recommended row (bold) is the smallest keeping at least {floor} of the "
-        "quality.").format(floor=fmt_pct(cost.quality_floor))
+        "quality. A variant's latency change is against the original timed in turns with it, run by run, so "
+        "that load on the machine falls on both alike.").format(floor=fmt_pct(cost.quality_floor))
 
 
 def _facts(settings: dict) -> tuple[Fact, ...]:
@@ -131,7 +132,7 @@ def _target(target: results.CostTarget, settings: dict) -> CostTargetView:
 
 def _row(row: results.CostRow, target: results.CostTarget) -> CostRowView:
     base, original = target.original, row is target.original
-    p50_change = _change(row.timing and row.timing.p50_s, base.timing and base.timing.p50_s, original)
+    p50_change = _change(row.timing and row.timing.p50_s, row.timing and row.timing.reference_p50_s, original)
     money = row.money.total_per_month if row.money else None
     return CostRowView(
         width=fmt_int(row.width), sources=", ".join(row.sources), original=original,

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from audit.render import html, pdf, plots, view, write_reports
-from audit.results import HeadLayerResult, HeadRef, HeadsResult, MetricResult, TokenEmbeddingResult
+from audit.results import CostResult, HeadLayerResult, HeadRef, HeadsResult, MetricResult, TokenEmbeddingResult
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "examples" / "digits-mlp" / "audit.yaml"
@@ -116,7 +116,7 @@ def test_html_has_inline_svg_figures_in_order(html_text):
     visible = text_of(html_text)
     headings = ["Executive summary", "Intrinsic dimension across layers", "PCA spectra",
                 "Every metric, layer by layer", "Sample-size sensitivity", "Attention heads", "Token embeddings",
-                "Environment and provenance"]
+                "Cost of resizing", "Environment and provenance"]
     positions = [visible.index(f"{number} {heading}") for number, heading in enumerate(headings, 1)]
     assert positions == sorted(positions)
     for number in range(1, 6):
@@ -299,7 +299,7 @@ def test_heads_section_renders(transformer_result):
 
 def test_token_embeddings_section_renders(transformer_result):
     visible = text_of(html.render(transformer_result))
-    tokens = section_text(visible, 7, "Token embeddings", "8 Environment and provenance")
+    tokens = section_text(visible, 7, "Token embeddings", "8 Cost of resizing")
     assert "30,522 × 384" in tokens and "5,000 of 30,522" in tokens
     assert "36.7 95% interval [33.0, 41.3]" in tokens
     assert "90% 95% interval [89%, 91%]" in tokens  # redundancy 1 - 36.7/384 with its interval
@@ -348,7 +348,7 @@ def test_failed_token_embedding_id(result):
                           message="all rows are identical")
     broken = dataclasses.replace(result, token_embeddings=token_result(id=failed, suggested_lora_rank=None))
     visible = text_of(html.render(broken))
-    tokens = section_text(visible, 7, "Token embeddings", "8 Environment and provenance")
+    tokens = section_text(visible, 7, "Token embeddings", "8 Cost of resizing")
     assert "TwoNN could not be computed on the token embeddings: all rows are identical" in tokens
     assert "No LoRA rank is suggested" in tokens
     assert "The token embeddings' ID could not be computed (Section 7)." in visible
@@ -372,8 +372,27 @@ def test_absent_heads_and_tokens_say_not_computed(result, html_text):
     assert result.heads is None and result.token_embeddings is None
     assert "6 Attention heads Not computed: the spec has no heads section" in visible
     assert "7 Token embeddings Not computed: the spec has no token_embeddings section" in visible
-    assert "8 Environment and provenance" in visible
+    assert "9 Environment and provenance" in visible
     assert "Attention heads:" not in visible and "LoRA" not in visible
+
+
+def test_cost_section_says_why_it_was_not_computed(result):
+    without = text_of(html.render(dataclasses.replace(result, cost=None)))
+    assert "8 Cost of resizing Not computed: the spec has no cost section" in without
+    reason = "the model (kind onnx) is not a torch module: variants are built by replacing torch modules"
+    skipped = CostResult("not_computed", reason, (), {"batch_size": 8, "measured": True}, 0.95)
+    visible = text_of(html.render(dataclasses.replace(result, cost=skipped)))
+    assert f"8 Cost of resizing Not computed: {reason}." in visible
+    assert f"The cost of resizing was not computed: {reason} (Section 8)." in visible  # the summary says so too
+
+
+def test_cost_section_shows_each_target_with_its_recommended_row(result, html_text):
+    visible = text_of(html_text)
+    section = section_text(visible, 8, "Cost of resizing", "9 Environment and provenance")
+    for target in result.cost.targets:
+        assert target.recommendation in section and target.name in section
+    assert "Figure" in section and "Quality kept against size" in section
+    assert html_text.count('<tr class="recommended">') == sum(t.recommended is not None for t in result.cost.targets)
 
 
 def test_transformer_pdf_lays_out(transformer_result, tmp_path):

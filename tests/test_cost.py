@@ -172,3 +172,18 @@ def test_a_factorize_pattern_matching_no_audited_linear_layer_is_bad_input(tmp_p
     line = one_error_line(capsys, ["run", str(write(tmp_path, spec)), "--out", str(tmp_path / "out"), "--quiet"])
     assert ":15: cost.factorize[0]: pattern 'blocks.1.linear' matches no audited nn.Linear layer" in line
     assert "blocks.0.linear, head" in line
+
+
+def test_a_model_that_is_not_a_torch_module_gets_not_computed_with_the_reason():
+    from types import SimpleNamespace
+
+    from audit.cost import cost_result, plan_factorized
+    from audit.spec import CostSpec
+
+    loaded = SimpleNamespace(spec=SimpleNamespace(cost=CostSpec(), seed=0))
+    handle = SimpleNamespace(module=object(), info=SimpleNamespace(kind="onnx"), tokenizer=None)  # e.g. an ONNX session
+    assert plan_factorized(loaded, handle.module, ["output"]) == ()
+    found = cost_result(loaded, handle, probe=None, captured=None, layers=(), factorized=(), use_accuracy=False,
+                        progress=None)
+    assert found.status == "not_computed" and "kind onnx" in found.reason and "not a torch module" in found.reason
+    assert found.targets == () and found.settings["batch_size"] == 8

@@ -13,7 +13,7 @@ from ... import results
 from .. import plots
 from .context import ReportContext
 from .figures import FigureView
-from .format import NONE, breakable, fmt_bytes, fmt_flops, fmt_int, fmt_latency, fmt_money, fmt_number, fmt_pct
+from .format import NONE, breakable, fmt_bytes, fmt_flops, fmt_int, fmt_latency, fmt_money, fmt_pct
 from .model import KEEP_ROWS, Fact
 
 __all__ = ["CostView", "CostTargetView", "CostRowView", "Cell", "build", "finding"]
@@ -49,6 +49,7 @@ class CostTargetView:
     kind: str
     width_header: str
     quality_header: str
+    store_header: str
     recommendation: str
     method: str
     rows: tuple[CostRowView, ...]
@@ -122,6 +123,7 @@ def _target(target: results.CostTarget, settings: dict) -> CostTargetView:
         name=breakable(target.name), kind=_KIND.get(target.kind, target.kind),
         width_header="Width" if target.kind == "embedding" else "Rank",
         quality_header=_quality_header(target.original.quality),
+        store_header=f"Vector store, {fmt_int(settings.get('stored_vectors'))} × {settings.get('store_dtype')}",
         recommendation=target.recommendation, method=target.method,
         rows=tuple(_row(row, target) for row in rows),
         show_store=target.original.store_bytes is not None,
@@ -141,7 +143,9 @@ def _row(row: results.CostRow, target: results.CostTarget) -> CostRowView:
                                                                    base.model_bytes["float32"], original)),
         flops=Cell(fmt_flops(row.flops_per_sample), _change(row.flops_per_sample, base.flops_per_sample, original)),
         store=Cell(fmt_bytes(row.store_bytes) if row.store_bytes is not None else NONE,
-                   _change(row.store_bytes, base.store_bytes, original)),
+                   ", ".join(filter(None, (f"search {fmt_flops(row.search_flops_per_query)}/query"
+                                           if row.search_flops_per_query else "",
+                                           _change(row.store_bytes, base.store_bytes, original))))),
         latency=Cell(fmt_latency(row.timing.p50_s), ", ".join(filter(None, (f"p95 {fmt_latency(row.timing.p95_s)}",
                                                                            p50_change))))
         if row.timing else Cell(NONE),
@@ -162,7 +166,7 @@ def _quality(quality: results.Quality | None) -> Cell:
         return Cell(NONE)
     details = quality.details
     if "cosine_correlation" in details:
-        detail = f"cosine r {fmt_number(details['cosine_correlation'])}"
+        detail = f"cosine r {details['cosine_correlation']:.3f}"
     elif "accuracy" in details:
         detail = f"accuracy {fmt_pct(details['accuracy'], 1)}"
     else:

@@ -118,4 +118,4 @@ def test_cost_section_in_json_html_and_pdf(audit_dir):
     if shutil.which("pdftotext"):
         pdf_text = " ".join(subprocess.run(["pdftotext", str(audit_dir / "report.pdf"), "-"], capture_output=True,
                                            text=True, check=True).stdout.split())
-        assert "Cost of resizing" in pdf_text and "ONNX latency p50" in pdf_text and "Proposed by" in pdf_text
+        assert "Cost of resizing" in pdf_text and "ONNX latency p50" in pdf_text and "(proposed by)" in pdf_text

@@ -1,7 +1,7 @@
 """The cost stage, orchestration only: which targets, their candidate widths, each variant built
 for real, estimated (:mod:`.estimate`), timed through ONNX Runtime (:mod:`.onnx_timing`), scored
 (:mod:`.quality`, :mod:`audit.outputs`), priced (:mod:`.money`) and recommended
-(:mod:`.recommend`) -> :class:`~audit.results.CostResult`.
+(:mod:`.recommend`) against the original (:mod:`.bench`) -> :class:`~audit.results.CostResult`.
 
 Targets: the model's output embedding (reduced by PCA; ``cost.embedding``) and the audited
 ``nn.Linear`` layers the spec selects (factorized by truncated SVD; ``cost.factorize``). The stage
@@ -18,11 +18,10 @@ import numpy as np
 import torch
 
 from ..outputs import accuracy_score, fidelity_score, model_outputs
-from ..results import CostResult, CostRow, CostTarget, Quality, Timing
+from ..results import CostResult, CostTarget, Quality
+from .bench import Bench
 from .candidates import candidate_widths
-from .estimate import flops_per_sample, model_bytes, parameter_count, search_flops, store_bytes
-from .money import monthly_money
-from .onnx_timing import EXPORTER, measure
+from .onnx_timing import EXPORTER
 from .quality import cosine_preservation, recall_at_k
 from .recommend import recommendation_sentence, recommended_row
 from .variants import EmbeddingProjector, Projected, svd_factorized, swapped
@@ -53,7 +52,6 @@ def plan_factorized(loaded, module, audited: list[str]) -> tuple[str, ...]:
                                f"{known}; a layer must be in layers.include to be factorized)")
     return tuple(name for name in linear if any(fnmatch.fnmatchcase(name, p) for p in cost.factorize))
 
-
 def cost_result(loaded, model, probe, captured, layers, factorized, use_accuracy: bool, progress) -> CostResult | None:
     """The cost of resizing the targets; None when the spec has no ``cost`` block."""
     cost = loaded.spec.cost
@@ -68,13 +66,12 @@ def cost_result(loaded, model, probe, captured, layers, factorized, use_accuracy
         return CostResult("not_computed", "nothing to resize: no output embedding (the output is class scores, not "
                           "audited, or cost.embedding is no) and no audited nn.Linear layer selected by cost.factorize",
                           (), settings, cost.quality_floor)
-    bench = _Bench(loaded, model, probe, progress)
+    bench = Bench(loaded, model, probe, progress)
     settings["sequence_length"] = bench.sequence_length
     targets = [_embedding_target(bench, embedding, captured.layers[embedding.name].matrix)] if embedding else []
     by_name = {layer.name: layer for layer in layers}
     targets += [_linear_target(bench, by_name[name], use_accuracy) for name in factorized]
     return CostResult("ok", "", tuple(targets), settings, cost.quality_floor)
-
 
 def _settings(cost, model) -> dict:
     try:
@@ -90,7 +87,6 @@ def _settings(cost, model) -> dict:
         "flop_counter": FLOP_COUNTER,
     }
 
-
 def _embedding_layer(loaded, layers, use_accuracy: bool):
     """The audited output layer holding one embedding per sample, as ``cost.embedding`` asks."""
     choice = loaded.spec.cost.embedding
@@ -102,69 +98,7 @@ def _embedding_layer(loaded, layers, use_accuracy: bool):
                            "per sample: add its last module (or 'output') to layers.include")
     return None if choice == "auto" and use_accuracy else found
 
-
-class _Bench:
-    """What every variant is measured against: the example batch, one sample, the original model's
-    parameters, FLOPs and timing, and the probe outputs the variants are scored against."""
-
-    def __init__(self, loaded, model, probe, progress):
-        self.cost, self.model, self.probe, self.progress = loaded.spec.cost, model, probe, progress
-        self.seed, self.batch_size = loaded.spec.seed, loaded.spec.probe.batch_size
-        self.sequence_length = (self.cost.sequence_length or model.max_length) if model.tokenizer else None
-        self.inputs = _example_inputs(model, probe.features, self.cost.batch_size, self.sequence_length)
-        self.one_sample = _first_sample(self.inputs)
-        progress.stage("cost: the original model's FLOPs and ONNX latency")
-        self.reference = None
-        self.original_timing = self.timing(model.module)
-        self.original_flops = flops_per_sample(model.module, self.one_sample)
-        self._baseline = None
-
-    def timing(self, module) -> tuple[Timing | None, str]:
-        """``module``'s ONNX timing (in turns with the original once that is exported), or why none."""
-        if not self.cost.measure:
-            return None, "not measured (cost.measure is false)"
-        try:
-            timing, found = measure(module, self.inputs, warmup=self.cost.warmup, repeats=self.cost.repeats,
-                                    threads=self.cost.threads, sequence_length=self.sequence_length,
-                                    reference=self.reference)
-        except Exception as error:  # a model the exporter or the runtime cannot take: say so, keep going
-            return None, f"ONNX export or timing failed: {type(error).__name__}: {str(error).strip()[:300]}"
-        self.reference = self.reference or found
-        return timing, ""
-
-    def row(self, module, width: int, sources, *, vectors: bool, quality: Quality, original: bool = False) -> CostRow:
-        """One table row for ``module`` (the whole model with the variant in place)."""
-        timing, error = self.original_timing if original else self.timing(module)
-        parameters = parameter_count(module)
-        stored = store_bytes(self.cost.stored_vectors, width, self.cost.store_dtype) \
-            if vectors and self.cost.stored_vectors else None
-        per_sample = self._seconds_per_sample(timing)
-        return CostRow(
-            width=width, sources=tuple(sources), parameters=parameters, model_bytes=model_bytes(parameters),
-            flops_per_sample=self.original_flops if original else flops_per_sample(module, self.one_sample),
-            store_bytes=stored,
-            search_flops_per_query=search_flops(self.cost.stored_vectors, width) if stored is not None else None,
-            timing=timing, timing_error=error, quality=quality,
-            money=monthly_money(self.cost.prices, store_bytes=stored, seconds_per_sample=per_sample,
-                                queries_per_month=self.cost.queries_per_month),
-        )
-
-    def _seconds_per_sample(self, timing: Timing | None) -> float | None:
-        """Encoding seconds per sample for compute money: a variant's is the original's p50 scaled
-        by the ratio timed in turns with it, so its money changes exactly as its latency does."""
-        if timing is None:
-            return None
-        original = self.original_timing[0]
-        p50 = original.p50_s * (1 + timing.p50_change) if original and timing.p50_change is not None else timing.p50_s
-        return p50 / timing.batch_size
-
-    def baseline_outputs(self) -> torch.Tensor:
-        if self._baseline is None:
-            self._baseline = model_outputs(self.model, self.probe.features, self.batch_size)
-        return self._baseline
-
-
-def _embedding_target(bench: _Bench, layer, matrix: np.ndarray) -> CostTarget:
+def _embedding_target(bench: Bench, layer, matrix: np.ndarray) -> CostTarget:
     cost = bench.cost
     candidates = candidate_widths(layer, margin=cost.id_margin, extra=cost.widths, limit=min(layer.width, matrix.shape[0]))
     measure_name = f"recall@{min(cost.recall_k, matrix.shape[0] - 1)}"
@@ -183,13 +117,13 @@ def _embedding_target(bench: _Bench, layer, matrix: np.ndarray) -> CostTarget:
             variant = Projected(module, projector.projection(candidate.width))
             rows.append(bench.row(variant, candidate.width, candidate.sources, vectors=True, quality=quality))
     method = (f"PCA fitted on the {matrix.shape[0]:,} probe embeddings of {layer.name}; the variant is the model "
-              f"followed by a bias-free Linear {layer.width} -> k map, z = e V_k^T (the top-k principal axes). Quality: {measure_name} of "
+              f"followed by a bias-free Linear {layer.width} -> k map, z = e V_k^T (the top-k principal axes). "
+              f"Quality: {measure_name} of "
               f"cosine neighbours of the reduced against the full embeddings over the same points (in-sample), "
               f"and pairwise cosine preservation over {min(_COSINE_POINTS, matrix.shape[0]):,} of them.")
     return _target(layer, "embedding", original, rows, cost.quality_floor, method)
 
-
-def _linear_target(bench: _Bench, layer, use_accuracy: bool) -> CostTarget:
+def _linear_target(bench: Bench, layer, use_accuracy: bool) -> CostTarget:
     cost, module = bench.cost, bench.model.module
     linear = module.get_submodule(layer.name)
     full_rank = min(linear.in_features, linear.out_features)
@@ -211,8 +145,7 @@ def _linear_target(bench: _Bench, layer, use_accuracy: bool) -> CostTarget:
               f"Quality: {measured}, over all {bench.probe.info.n_samples:,} probe samples.")
     return _target(layer, "linear", original, rows, cost.quality_floor, method, module_type="Linear")
 
-
-def _linear_score(bench: _Bench, use_accuracy: bool):
+def _linear_score(bench: Bench, use_accuracy: bool):
     """Outputs -> Quality: accuracy relative to the original's with class labels, else fidelity."""
     baseline = bench.baseline_outputs()
     fidelity = fidelity_score(baseline)
@@ -228,7 +161,6 @@ def _linear_score(bench: _Bench, use_accuracy: bool):
 
     return score
 
-
 def _target(layer, kind, original, rows, floor, method, module_type=None) -> CostTarget:
     chosen = recommended_row(rows, floor)
     return CostTarget(
@@ -236,18 +168,3 @@ def _target(layer, kind, original, rows, floor, method, module_type=None) -> Cos
         original=original, candidates=tuple(rows), recommended=None if chosen is None else chosen.width,
         recommendation=recommendation_sentence(layer.name, kind, original, chosen, rows, floor), method=method,
     )
-
-
-def _example_inputs(model, features, batch_size: int, sequence_length: int | None):
-    """The timed batch: the probe's first ``batch_size`` samples (repeated if the probe is smaller);
-    texts padded to ``sequence_length`` tokens so the shape is the spec's."""
-    chosen = [features[i % len(features)] for i in range(batch_size)]
-    if model.tokenizer is None:
-        return torch.as_tensor(np.asarray(chosen)).to(model.input_dtype)
-    encoded = model.tokenizer(list(chosen), padding="max_length", truncation=True, max_length=sequence_length,
-                              return_tensors="pt")
-    return dict(encoded)
-
-
-def _first_sample(inputs):
-    return {name: tensor[:1] for name, tensor in inputs.items()} if isinstance(inputs, dict) else inputs[:1]

@@ -16,10 +16,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from .batches import batches, masked_mean
 from .errors import CaptureError
 from .estimators import effective_heads, head_redundancy
 from .metrics._base import from_estimate
+from .outputs import accuracy_score, fidelity_score, model_outputs
 from .results import HeadLayerResult, HeadRef, HeadsResult
 
 __all__ = ["AttentionLayer", "attention_layers", "head_layer_result", "heads_result"]
@@ -89,8 +89,8 @@ def _with_importance(result: HeadLayerResult, importance):
 
 def _ablation(model, probe, layers, heads_spec, seed, use_accuracy, progress):
     texts, labels = _ablation_subset(probe, heads_spec.ablation_samples, seed)
-    baseline = _outputs(model, texts)
-    score = _accuracy_score(labels) if use_accuracy else _fidelity_score(baseline)
+    baseline = model_outputs(model, texts)
+    score = accuracy_score(labels) if use_accuracy else fidelity_score(baseline)
     reference = score(baseline)
     modules = dict(model.module.named_modules())
     bar = progress.bar(sum(layer.n_heads for layer in layers), "head ablation") if progress else None
@@ -99,7 +99,7 @@ def _ablation(model, probe, layers, heads_spec, seed, use_accuracy, progress):
         losses = []
         for head in range(layer.n_heads):
             with _zeroed_head(modules[layer.projection], head, layer.d_head):
-                losses.append(reference - score(_outputs(model, texts)))
+                losses.append(reference - score(model_outputs(model, texts)))
             if bar:
                 bar.update(1)
         importance[layer.name] = losses
@@ -113,27 +113,6 @@ def _ablation_subset(probe, n: int, seed: int):
     chosen = np.sort(np.random.default_rng(seed).choice(probe.info.n_samples, count, replace=False))
     texts = [probe.features[i] for i in chosen]
     return texts, None if probe.labels is None else probe.labels[chosen]
-
-
-def _outputs(model, features) -> torch.Tensor:
-    found = []
-    with torch.inference_mode():
-        for batch in batches(features, 64, dtype=model.input_dtype, tokenizer=model.tokenizer, max_length=model.max_length):
-            output = batch.run(model.module)
-            output = output if isinstance(output, torch.Tensor) else output[0]
-            if output.ndim == 3 and batch.mask is not None:  # token states: compare texts by masked mean
-                output = masked_mean(output, batch.mask)
-            found.append(output.float().flatten(1))
-    return torch.cat(found)
-
-
-def _fidelity_score(baseline: torch.Tensor):
-    return lambda outputs: float(torch.nn.functional.cosine_similarity(outputs, baseline, dim=1).mean())
-
-
-def _accuracy_score(labels):
-    truth = torch.as_tensor(labels)
-    return lambda outputs: float((outputs.argmax(dim=1) == truth).float().mean())
 
 
 @contextmanager

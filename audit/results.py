@@ -22,6 +22,12 @@ __all__ = [
     "HeadRef",
     "HeadsResult",
     "TokenEmbeddingResult",
+    "CostResult",
+    "CostTarget",
+    "CostRow",
+    "Timing",
+    "Quality",
+    "Money",
     "LayerResult",
     "MetricResult",
     "ModelInfo",
@@ -221,6 +227,159 @@ class TokenEmbeddingResult:
         out["id"] = self.id.to_dict()
         out["redundancy_rate"] = self.redundancy_rate
         return out
+
+
+@dataclass(frozen=True)
+class Timing:
+    """ONNX Runtime latency of one exported model at a fixed batch shape.
+
+    ``p50_s``/``p95_s`` are percentiles of ``repeats`` timed runs after ``warmup`` untimed ones;
+    ``throughput`` is samples per second at the median; ``max_abs_diff`` compares the ONNX output
+    with torch's on the same batch (the export's own check). A variant's ``reference_p50_s`` is
+    the original's p50 timed in turns with it, run by run; ``p50_change`` is taken against it.
+    """
+
+    batch_size: int
+    sequence_length: int | None
+    warmup: int
+    repeats: int
+    threads: int
+    p50_s: float
+    p95_s: float
+    throughput: float
+    onnx_bytes: int
+    max_abs_diff: float
+    reference_p50_s: float | None = None
+
+    @property
+    def p50_change(self) -> float | None:
+        """Relative change of p50 against the original timed in the same runs (variants only)."""
+        return None if not self.reference_p50_s else self.p50_s / self.reference_p50_s - 1
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "p50_change": self.p50_change}
+
+
+@dataclass(frozen=True)
+class Quality:
+    """Quality a variant keeps. ``retained`` (0..1, higher is better) is the headline: recall@k
+    for an embedding, accuracy relative to the original with labels, else the mean cosine of the
+    variant's outputs to the original's; ``measure`` says which. ``details`` holds the rest
+    (cosine preservation, absolute accuracies)."""
+
+    measure: str
+    retained: float
+    details: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Money:
+    """Money per month from the spec's prices; a part without its price is None."""
+
+    currency: str
+    storage_per_month: float | None
+    compute_per_month: float | None
+
+    @property
+    def total_per_month(self) -> float | None:
+        parts = [part for part in (self.storage_per_month, self.compute_per_month) if part is not None]
+        return sum(parts) if parts else None
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "total_per_month": self.total_per_month}
+
+
+@dataclass(frozen=True)
+class CostRow:
+    """One width of one target: the original (``sources`` = ("original",)) or a candidate.
+
+    ``parameters``/``model_bytes`` are of the whole model with this variant (bytes per dtype:
+    float32, float16, int8); ``flops_per_sample`` is counted at the dispatcher on one sample;
+    ``store_bytes`` is the vector store for the spec's N vectors (embeddings, when N is given)
+    and ``search_flops_per_query`` a brute-force search of them.
+    """
+
+    width: int
+    sources: tuple[str, ...]
+    parameters: int
+    model_bytes: dict[str, int]
+    flops_per_sample: int
+    store_bytes: int | None = None
+    search_flops_per_query: int | None = None
+    timing: Timing | None = None
+    timing_error: str = ""
+    money: Money | None = None
+    quality: Quality | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "width": self.width,
+            "sources": list(self.sources),
+            "parameters": self.parameters,
+            "model_bytes": dict(self.model_bytes),
+            "flops_per_sample": self.flops_per_sample,
+            "store_bytes": self.store_bytes,
+            "search_flops_per_query": self.search_flops_per_query,
+            "timing": None if self.timing is None else self.timing.to_dict(),
+            "timing_error": self.timing_error,
+            "money": None if self.money is None else self.money.to_dict(),
+            "quality": None if self.quality is None else self.quality.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class CostTarget:
+    """The output embedding (``kind`` "embedding", reduced by PCA) or one linear layer (``kind``
+    "linear", factorized by truncated SVD): its original row, its candidates (smallest first), and
+    the recommended width (the smallest keeping ``quality_floor``) with the sentence saying so."""
+
+    name: str
+    kind: str
+    module_type: str
+    width: int
+    original: CostRow
+    candidates: tuple[CostRow, ...]
+    recommended: int | None
+    recommendation: str
+    method: str
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "module_type": self.module_type,
+            "width": self.width,
+            "original": self.original.to_dict(),
+            "candidates": [row.to_dict() for row in self.candidates],
+            "recommended": self.recommended,
+            "recommendation": self.recommendation,
+            "method": self.method,
+        }
+
+
+@dataclass(frozen=True)
+class CostResult:
+    """The cost of resizing. ``status`` is "ok" or "not_computed" (``reason`` says why: a model
+    that is not a torch module, nothing to resize). ``settings`` echoes the spec's cost block
+    that the numbers depend on (N, prices, batch shape...)."""
+
+    status: str
+    reason: str
+    targets: tuple[CostTarget, ...]
+    settings: dict[str, Any]
+    quality_floor: float
+
+    def to_dict(self) -> dict:
+        return {
+            "status": self.status,
+            "reason": self.reason,
+            "targets": [target.to_dict() for target in self.targets],
+            "settings": dict(self.settings),
+            "quality_floor": self.quality_floor,
+        }
 
 
 @dataclass(frozen=True)
@@ -456,6 +615,7 @@ class AuditResult:
     token_embeddings: TokenEmbeddingResult | None = None
     verdict: Verdict | None = None
     sweep: SweepResult | None = None
+    cost: CostResult | None = None
     warnings: tuple[str, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
     created: str = ""
@@ -484,6 +644,7 @@ class AuditResult:
             "token_embeddings": None if self.token_embeddings is None else self.token_embeddings.to_dict(),
             "verdict": None if self.verdict is None else self.verdict.to_dict(),
             "sweep": None if self.sweep is None else self.sweep.to_dict(),
+            "cost": None if self.cost is None else self.cost.to_dict(),
             "warnings": list(self.warnings),
             "timings": dict(self.timings),
         }

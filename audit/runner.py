@@ -1,4 +1,5 @@
-"""Orchestration only: spec -> model and probe -> capture -> metrics -> policies -> AuditResult."""
+"""Orchestration only: spec -> model and probe -> capture -> metrics -> heads, tokens, sweep, cost
+-> policies -> AuditResult."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import torch
 from . import __version__
 from .batches import batches, n_batches
 from .capture import CaptureSettings, capture
+from .cost import cost_result, plan_factorized
 from .estimators.knn import resolve_device
 from .heads import attention_layers, head_layer_result, heads_result
 from .layers import OUTPUT, available_layers, default_layers, select_layers
@@ -42,6 +44,7 @@ def run_audit(loaded, progress: Progress | None = None, *, gate: Gate | None = N
     names = resolve_layers(loaded, model)
     if spec.sweep is not None:
         sweep_layers(loaded, model.module)  # a pattern matching nothing fails before any work
+    factorized = plan_factorized(loaded, model.module, names)
     attention = attention_layers(model.module) if spec.heads is not None else []
     progress.stage(f"loading probe {spec.probe.source}")
     probe = load_probe(loaded)
@@ -58,6 +61,7 @@ def run_audit(loaded, progress: Progress | None = None, *, gate: Gate | None = N
     heads = _heads(model, probe, attention, captured, spec, use_accuracy, progress, timings)
     tokens = _token_embeddings(model, spec, progress, timings)
     sweep = _sweep(loaded, model, probe, progress, timings)
+    cost = _cost(loaded, model, probe, captured, layers, factorized, use_accuracy, progress, timings)
     timings["total_s"] = time.perf_counter() - started
     result = AuditResult(
         title=spec.output.title or f"{model.info.module_type} ({model.info.source})",
@@ -73,6 +77,7 @@ def run_audit(loaded, progress: Progress | None = None, *, gate: Gate | None = N
         heads=heads,
         token_embeddings=tokens,
         sweep=sweep,
+        cost=cost,
         warnings=tuple(_warnings(layers)),
         timings={key: round(value, 3) for key, value in timings.items()},
         created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -126,6 +131,15 @@ def _sweep(loaded, model, probe, progress, timings):
     tick = time.perf_counter()
     found = sweep_result(loaded, model, probe, progress)
     timings["sweep_s"] = time.perf_counter() - tick
+    return found
+
+
+def _cost(loaded, model, probe, captured, layers, factorized, use_accuracy, progress, timings):
+    if loaded.spec.cost is None:
+        return None
+    tick = time.perf_counter()
+    found = cost_result(loaded, model, probe, captured, layers, factorized, use_accuracy, progress)
+    timings["cost_s"] = time.perf_counter() - tick
     return found
 
 

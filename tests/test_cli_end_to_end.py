@@ -19,7 +19,7 @@ from audit.cli import main
 from audit.render.json_report import schema
 
 EXAMPLE_SPEC = Path(__file__).resolve().parents[1] / "examples" / "digits-mlp" / "audit.yaml"
-LAYERS = ["blocks.0.act", "blocks.1.act", "blocks.2.act", "head"]
+LAYERS = ["blocks.0.linear", "blocks.0.act", "blocks.1.linear", "blocks.1.act", "blocks.2.linear", "blocks.2.act", "head"]
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def audit_dir(tmp_path_factory):
         capture_output=True, text=True, timeout=600,
     )
     assert completed.returncode == 0, completed.stderr
-    assert "capturing 4 layers on 1797 samples" in completed.stderr  # progress goes to stderr
+    assert "capturing 7 layers on 1797 samples" in completed.stderr  # progress goes to stderr
     return out
 
 
@@ -43,7 +43,8 @@ def test_json_is_valid_against_the_schema(audit_dir):
     jsonschema.Draft202012Validator(schema()).validate(document)
     assert [layer["name"] for layer in document["layers"]] == LAYERS
     widths = {layer["name"]: layer["width"] for layer in document["layers"]}
-    assert widths == {"blocks.0.act": 128, "blocks.1.act": 64, "blocks.2.act": 32, "head": 10}
+    assert widths == {"blocks.0.linear": 128, "blocks.0.act": 128, "blocks.1.linear": 64, "blocks.1.act": 64,
+                      "blocks.2.linear": 32, "blocks.2.act": 32, "head": 10}
     for layer in document["layers"]:
         twonn = layer["metrics"]["twonn"]
         assert twonn["ci_low"] <= twonn["value"] <= twonn["ci_high"]
@@ -114,3 +115,29 @@ def test_two_runs_give_identical_metric_values(audit_dir, tmp_path):
     assert [layer["metrics"] for layer in first["layers"]] == [layer["metrics"] for layer in second["layers"]]
     assert first["accuracy"] == second["accuracy"]
     assert first["sweep"] == second["sweep"]
+
+
+def test_cost_section_in_json_html_and_pdf(audit_dir):
+    cost = json.loads((audit_dir / "audit.json").read_text())["cost"]
+    assert cost["status"] == "ok"
+    assert [target["name"] for target in cost["targets"]] == ["blocks.0.linear", "blocks.1.linear", "blocks.2.linear"]
+    for target in cost["targets"]:
+        original = target["original"]
+        assert original["flops_per_sample"] == 2 * (64 * 128 + 128 * 64 + 64 * 32 + 32 * 10)  # the MLP's matmuls
+        assert original["timing"]["max_abs_diff"] < 1e-4  # ONNX Runtime reproduces torch
+        assert original["money"]["storage_per_month"] is None and original["money"]["compute_per_month"] > 0
+        widths = [row["width"] for row in target["candidates"]]
+        assert widths == sorted(widths) and 16 in widths and max(widths) < target["width"]
+        for row in target["candidates"]:  # a rank-r factorization: r (in + out) weights replace in x out
+            assert row["parameters"] < original["parameters"] or row["width"] * 3 >= target["width"]
+            assert 0 < row["quality"]["retained"] <= 1.01 and row["timing"]["reference_p50_s"] > 0
+        assert target["recommended"] in widths and target["recommendation"].startswith("Recommended: factorize")
+    parser = _Text()
+    parser.feed((audit_dir / "report.html").read_text())
+    html_text = " ".join(parser.text)
+    assert "Cost of resizing" in html_text and "ONNX latency p50" in html_text and "Accuracy retained" in html_text
+    assert "Recommended: factorize blocks.0.linear" in html_text
+    if shutil.which("pdftotext"):
+        pdf_text = " ".join(subprocess.run(["pdftotext", str(audit_dir / "report.pdf"), "-"], capture_output=True,
+                                           text=True, check=True).stdout.split())
+        assert "Cost of resizing" in pdf_text and "ONNX latency p50" in pdf_text and "(proposed by)" in pdf_text

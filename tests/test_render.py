@@ -14,7 +14,7 @@ import pytest
 
 from audit.render import html, pdf, plots, view, write_reports
 from audit.render.view import SECTION_TITLES
-from audit.results import HeadLayerResult, HeadRef, HeadsResult, MetricResult, TokenEmbeddingResult
+from audit.results import CostResult, HeadLayerResult, HeadRef, HeadsResult, MetricResult, TokenEmbeddingResult
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "examples" / "digits-mlp" / "audit.yaml"
@@ -117,7 +117,8 @@ def test_html_has_inline_svg_figures_in_order(html_text):
     visible = text_of(html_text)
     headings = ["Executive summary", "Intrinsic dimension across layers", "PCA spectra",
                 "Every metric, layer by layer", "Sample-size sensitivity", "Attention heads", "Token embeddings",
-                "Linear probes and class geometry", "Low-rank factorization sweep", "Policy verdict",
+                "Linear probes and class geometry", "Low-rank factorization sweep", "Cost of resizing",
+                "Policy verdict",
                 "Environment and provenance"]
     positions = [visible.index(f"{number} {heading}") for number, heading in enumerate(headings, 1)]
     assert positions == sorted(positions)
@@ -386,6 +387,26 @@ def test_absent_heads_and_tokens_say_not_computed(result, html_text):
     assert f"{heading('Policy verdict')} Not evaluated: no policy was given" in visible
     assert heading("Environment and provenance") in visible
     assert "Attention heads:" not in visible and "LoRA" not in visible
+
+
+def test_cost_section_says_why_it_was_not_computed(result):
+    without = text_of(html.render(dataclasses.replace(result, cost=None)))
+    assert f"{heading('Cost of resizing')} Not computed: the spec has no cost section" in without
+    reason = "the model (kind onnx) is not a torch module: variants are built by replacing torch modules"
+    skipped = CostResult("not_computed", reason, (), {"batch_size": 8, "measured": True}, 0.95)
+    visible = text_of(html.render(dataclasses.replace(result, cost=skipped)))
+    assert f"{heading('Cost of resizing')} Not computed: {reason}." in visible
+    number = SECTION_NUMBERS["Cost of resizing"]
+    assert f"The cost of resizing was not computed: {reason} (Section {number})." in visible  # the summary says so too
+
+
+def test_cost_section_shows_each_target_with_its_recommended_row(result, html_text):
+    visible = text_of(html_text)
+    section = section_text(visible, "Cost of resizing")
+    for target in result.cost.targets:
+        assert target.recommendation in section and target.name in section
+    assert "Figure" in section and "Quality kept against size" in section
+    assert html_text.count('<tr class="recommended">') == sum(t.recommended is not None for t in result.cost.targets)
 
 
 def test_transformer_pdf_lays_out(transformer_result, tmp_path):

@@ -9,7 +9,8 @@ prefixed per figure so several figures can share one HTML document without clash
 
 One module per family of figures: :mod:`.layers` (one position per layer), :mod:`.spectra`
 (PCA spectra), :mod:`.curves` (one line per layer against a scale), :mod:`.heads` (attention
-heads: similarity and ablation importance), :mod:`.sweep` (factorization sweeps, linear probes); their shared look is in
+heads: similarity and ablation importance), :mod:`.sweep` (factorization sweeps, linear probes),
+:mod:`.cost` (quality kept against size); their shared look is in
 :mod:`._style` and their shared drawing pieces in :mod:`._axes`.
 
 Figures are built with the object-oriented API (:class:`matplotlib.figure.Figure` rendered by
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 from ._data import Curve, HeadGrid, Series, SimilarityPanel, Spectrum, SweepPanel
 from ._style import PAGE_WIDTH_IN
+from .cost import quality_vs_size
 from .curves import gride_curves, sample_size_curves
 from .heads import head_importance, head_similarity
 from .layers import WIDTHS_IN_TICKS, layer_profile, width_usage
@@ -53,4 +55,5 @@ __all__ = [
     "SweepPanel",
     "sweep_curves",
     "probe_beside_id",
+    "quality_vs_size",
 ]

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...results import AuditResult
-from . import environment, geometry, heads, metrics, profile, sensitivity, spectra, summary, sweep, tokens, verdict
+from . import cost, environment, geometry, heads, metrics, profile, sensitivity, spectra, summary, sweep, tokens, verdict
 from .context import ReportContext
 from .figures import FigureView
 from .format import breakable, fmt_created, fmt_dim, fmt_int, fmt_interval, fmt_pct
@@ -58,6 +58,7 @@ _SECTIONS: tuple[tuple[str, str, Callable[[ReportContext], Any]], ...] = (
     ("tokens", "Token embeddings", tokens.build),
     ("geometry", "Linear probes and class geometry", geometry.build),
     ("sweep", "Low-rank factorization sweep", sweep.build),
+    ("cost", "Cost of resizing", cost.build),
     ("verdict", "Policy verdict", verdict.build),
     ("environment", "Environment and provenance", environment.build),
 )

@@ -13,6 +13,7 @@ __all__ = ["EnvironmentView", "FileRow", "build"]
 
 _TIMING_NAMES = {"capture_s": "Capture (model forward passes)", "metrics_s": "Metrics",
                  "heads_s": "Attention heads (similarity and ablation)", "token_embeddings_s": "Token embeddings",
+                 "cost_s": "Cost of resizing (variants, ONNX export and timing)",
                  "total_s": "Total"}
 
 

@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from ...results import LayerResult
 from .._numbers import finite
-from . import heads, sweep, tokens
+from . import cost, heads, sweep, tokens
 from .context import CANDIDATE_REDUNDANCY, ReportContext, ok_metric, pca_reach, redundancy_bounds
 from .format import fmt_dim, fmt_int, fmt_level, fmt_pct, fmt_range, plural
 
@@ -18,9 +18,10 @@ __all__ = ["findings", "part_findings"]
 
 
 def part_findings(ctx: ReportContext) -> Iterator[Markup]:
-    """The findings on a transformer's attention heads and token embeddings, and on the
-    factorization sweep, where measured."""
-    yield from (sentence for sentence in (heads.finding(ctx), tokens.finding(ctx), sweep.finding(ctx)) if sentence)
+    """The findings on a transformer's attention heads and token embeddings, on the
+    factorization sweep and on the cost of resizing, where measured."""
+    yield from (sentence for sentence in (heads.finding(ctx), tokens.finding(ctx), sweep.finding(ctx), cost.finding(ctx))
+                if sentence)
 
 
 def findings(ctx: ReportContext) -> Iterator[Markup]:

@@ -25,7 +25,10 @@ __all__ = [
     "fmt_common_level",
     "fmt_created",
     "fmt_dim",
+    "fmt_flops",
     "fmt_int",
+    "fmt_latency",
+    "fmt_money",
     "fmt_interval",
     "fmt_level",
     "fmt_number",
@@ -119,6 +122,40 @@ def fmt_seconds(seconds: float | None) -> str:
     if seconds < 120:
         return f"{seconds:.2f} s"
     return f"{seconds / 60:.1f} min"
+
+
+def fmt_latency(seconds: float | None) -> str:
+    """A latency with three significant digits in the unit that suits it: 34.5 µs, 1.23 ms, 152 ms."""
+    if seconds is None or not math.isfinite(seconds):
+        return NONE
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("\u00b5s", 1e-6)):
+        if seconds >= scale or unit == "\u00b5s":
+            return f"{_three_digits(seconds / scale)} {unit}"
+    return NONE
+
+
+def fmt_flops(flops: int | None) -> str:
+    """A FLOP count with an SI prefix: 37.5 kFLOP, 1.36 GFLOP."""
+    if flops is None:
+        return NONE
+    value = float(flops)
+    for prefix in ("", "k", "M", "G", "T"):
+        if abs(value) < 1000 or prefix == "T":
+            return f"{_three_digits(value)} {prefix}FLOP"
+        value /= 1000
+    return NONE
+
+
+def fmt_money(amount: float | None, currency: str) -> str:
+    """An amount: two decimals from 1 up, three significant digits below (0.00412)."""
+    if amount is None or not math.isfinite(amount):
+        return NONE
+    text = f"{amount:,.2f}" if abs(amount) >= 1 or amount == 0 else f"{amount:.3g}"
+    return f"{text} {currency}"
+
+
+def _three_digits(value: float) -> str:
+    return f"{value:.3g}" if abs(value) < 100 else f"{value:,.0f}"
 
 
 def fmt_bytes(size: int) -> str:

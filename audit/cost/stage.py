@@ -1,0 +1,170 @@
+"""The cost stage, orchestration only: which targets, their candidate widths, each variant built
+for real, estimated (:mod:`.estimate`), timed through ONNX Runtime (:mod:`.onnx_timing`), scored
+(:mod:`.quality`, :mod:`audit.outputs`), priced (:mod:`.money`) and recommended
+(:mod:`.recommend`) against the original (:mod:`.bench`) -> :class:`~audit.results.CostResult`.
+
+Targets: the model's output embedding (reduced by PCA; ``cost.embedding``) and the audited
+``nn.Linear`` layers the spec selects (factorized by truncated SVD; ``cost.factorize``). The stage
+takes the loaded model handle; a model that is not a torch module gets a "not computed" result
+with the reason instead of variants.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib.metadata
+
+import numpy as np
+import torch
+
+from ..outputs import accuracy_score, fidelity_score, model_outputs
+from ..results import CostResult, CostTarget, Quality
+from .bench import Bench
+from .candidates import candidate_widths
+from .onnx_timing import EXPORTER
+from .quality import cosine_preservation, recall_at_k
+from .recommend import recommendation_sentence, recommended_row
+from .variants import EmbeddingProjector, Projected, svd_factorized, swapped
+
+__all__ = ["plan_factorized", "cost_result", "FLOP_COUNTER"]
+
+FLOP_COUNTER = ("torch.utils.flop_counter.FlopCounterMode on one sample (dispatcher level: every matmul, attention "
+                "included; a multiply-add is 2 FLOPs; elementwise work not counted)")
+_PER_SAMPLE = "one point per sample"
+_COSINE_POINTS = 1000
+
+
+def plan_factorized(loaded, module, audited: list[str]) -> tuple[str, ...]:
+    """The audited ``nn.Linear`` layers ``cost.factorize`` selects (all of them by default); a
+    pattern matching none is a spec error naming its line. Checked before the probe is run."""
+    cost = loaded.spec.cost
+    if cost is None or not isinstance(module, torch.nn.Module):
+        return ()
+    modules = dict(module.named_modules())
+    linear = [name for name in audited if isinstance(modules.get(name), torch.nn.Linear)]
+    if cost.factorize is None:
+        return tuple(linear)
+    for index, pattern in enumerate(cost.factorize):
+        if not any(fnmatch.fnmatchcase(name, pattern) for name in linear):
+            known = ", ".join(linear) or "none"
+            raise loaded.error(("cost", "factorize", index),
+                               f"pattern {pattern!r} matches no audited nn.Linear layer (audited Linear layers: "
+                               f"{known}; a layer must be in layers.include to be factorized)")
+    return tuple(name for name in linear if any(fnmatch.fnmatchcase(name, p) for p in cost.factorize))
+
+def cost_result(loaded, model, probe, captured, layers, factorized, use_accuracy: bool, progress) -> CostResult | None:
+    """The cost of resizing the targets; None when the spec has no ``cost`` block."""
+    cost = loaded.spec.cost
+    if cost is None:
+        return None
+    settings = _settings(cost, model)
+    if not isinstance(model.module, torch.nn.Module):
+        return CostResult("not_computed", f"the model (kind {model.info.kind}) is not a torch module: variants are "
+                          "built by replacing torch modules", (), settings, cost.quality_floor)
+    embedding = _embedding_layer(loaded, layers, use_accuracy)
+    if embedding is None and not factorized:
+        return CostResult("not_computed", "nothing to resize: no output embedding (the output is class scores, not "
+                          "audited, or cost.embedding is no) and no audited nn.Linear layer selected by cost.factorize",
+                          (), settings, cost.quality_floor)
+    bench = Bench(loaded, model, probe, progress)
+    settings["sequence_length"] = bench.sequence_length
+    targets = [_embedding_target(bench, embedding, captured.layers[embedding.name].matrix)] if embedding else []
+    by_name = {layer.name: layer for layer in layers}
+    targets += [_linear_target(bench, by_name[name], use_accuracy) for name in factorized]
+    return CostResult("ok", "", tuple(targets), settings, cost.quality_floor)
+
+def _settings(cost, model) -> dict:
+    try:
+        runtime = importlib.metadata.version("onnxruntime")
+    except importlib.metadata.PackageNotFoundError:
+        runtime = None
+    return {
+        "stored_vectors": cost.stored_vectors, "store_dtype": cost.store_dtype,
+        "queries_per_month": cost.queries_per_month, "prices": cost.prices.model_dump(),
+        "id_margin": cost.id_margin, "recall_k": cost.recall_k, "measured": cost.measure,
+        "batch_size": cost.batch_size, "sequence_length": cost.sequence_length, "warmup": cost.warmup,
+        "repeats": cost.repeats, "threads": cost.threads, "exporter": EXPORTER, "onnxruntime": runtime,
+        "flop_counter": FLOP_COUNTER,
+    }
+
+def _embedding_layer(loaded, layers, use_accuracy: bool):
+    """The audited output layer holding one embedding per sample, as ``cost.embedding`` asks."""
+    choice = loaded.spec.cost.embedding
+    if choice == "no":
+        return None
+    found = next((layer for layer in layers if layer.is_output and layer.reduction == _PER_SAMPLE), None)
+    if choice == "yes" and found is None:
+        raise loaded.error(("cost", "embedding"), "the model's output is not among the audited layers as one vector "
+                           "per sample: add its last module (or 'output') to layers.include")
+    return None if choice == "auto" and use_accuracy else found
+
+def _embedding_target(bench: Bench, layer, matrix: np.ndarray) -> CostTarget:
+    cost = bench.cost
+    candidates = candidate_widths(layer, margin=cost.id_margin, extra=cost.widths, limit=min(layer.width, matrix.shape[0]))
+    measure_name = f"recall@{min(cost.recall_k, matrix.shape[0] - 1)}"
+    module = bench.model.module
+    original = bench.row(module, layer.width, ("original",), vectors=True, original=True,
+                         quality=Quality(measure_name, 1.0, {"cosine_correlation": 1.0, "cosine_mean_abs_diff": 0.0}))
+    rows = []
+    if candidates:
+        projector = EmbeddingProjector(matrix, max(c.width for c in candidates), seed=bench.seed)
+        for candidate in candidates:
+            bench.progress.stage(f"cost: {layer.name} reduced to {candidate.width} dimensions")
+            reduced = projector.transform(matrix, candidate.width)
+            details = {"recall_at_k": recall_at_k(matrix, reduced, k=cost.recall_k),
+                       **cosine_preservation(matrix, reduced, max_points=_COSINE_POINTS, seed=bench.seed)}
+            quality = Quality(measure_name, details["recall_at_k"], details)
+            variant = Projected(module, projector.projection(candidate.width))
+            rows.append(bench.row(variant, candidate.width, candidate.sources, vectors=True, quality=quality))
+    method = (f"PCA fitted on the {matrix.shape[0]:,} probe embeddings of {layer.name}; the variant is the model "
+              f"followed by a bias-free Linear {layer.width} -> k map, z = e V_k^T (the top-k principal axes). "
+              f"Quality: {measure_name} of "
+              f"cosine neighbours of the reduced against the full embeddings over the same points (in-sample), "
+              f"and pairwise cosine preservation over {min(_COSINE_POINTS, matrix.shape[0]):,} of them.")
+    return _target(layer, "embedding", original, rows, cost.quality_floor, method)
+
+def _linear_target(bench: Bench, layer, use_accuracy: bool) -> CostTarget:
+    cost, module = bench.cost, bench.model.module
+    linear = module.get_submodule(layer.name)
+    full_rank = min(linear.in_features, linear.out_features)
+    candidates = candidate_widths(layer, margin=cost.id_margin, extra=cost.ranks, limit=full_rank)
+    score = _linear_score(bench, use_accuracy)
+    original = bench.row(module, full_rank, ("original",), vectors=False, original=True,
+                         quality=score(bench.baseline_outputs()))
+    rows = []
+    for candidate in candidates:
+        bench.progress.stage(f"cost: {layer.name} factorized at rank {candidate.width}")
+        with swapped(module, layer.name, svd_factorized(linear, candidate.width)):
+            quality = score(model_outputs(bench.model, bench.probe.features, bench.batch_size))
+            rows.append(bench.row(module, candidate.width, candidate.sources, vectors=False, quality=quality))
+    measured = "accuracy on the probe's labels relative to the original's" if use_accuracy else \
+        "mean cosine of the model's outputs to the original's"
+    method = (f"Truncated SVD of the {linear.out_features} x {linear.in_features} weight, W ~ U_r S_r V_r^T, as two "
+              f"Linear layers ({linear.in_features} -> r -> {linear.out_features}); parameters fall below the "
+              f"original's for r < {linear.in_features * linear.out_features / (linear.in_features + linear.out_features):.1f}. "
+              f"Quality: {measured}, over all {bench.probe.info.n_samples:,} probe samples.")
+    return _target(layer, "linear", original, rows, cost.quality_floor, method, module_type="Linear")
+
+def _linear_score(bench: Bench, use_accuracy: bool):
+    """Outputs -> Quality: accuracy relative to the original's with class labels, else fidelity."""
+    baseline = bench.baseline_outputs()
+    fidelity = fidelity_score(baseline)
+    if not use_accuracy:
+        return lambda outputs: Quality("mean output cosine", fidelity(outputs), {"output_cosine": fidelity(outputs)})
+    accuracy = accuracy_score(bench.probe.labels)
+    reference = accuracy(baseline)
+
+    def score(outputs):
+        found = accuracy(outputs)
+        return Quality("accuracy retained", found / reference if reference > 0 else 0.0,
+                       {"accuracy": found, "original_accuracy": reference, "output_cosine": fidelity(outputs)})
+
+    return score
+
+def _target(layer, kind, original, rows, floor, method, module_type=None) -> CostTarget:
+    chosen = recommended_row(rows, floor)
+    return CostTarget(
+        name=layer.name, kind=kind, module_type=module_type or layer.module_type, width=original.width,
+        original=original, candidates=tuple(rows), recommended=None if chosen is None else chosen.width,
+        recommendation=recommendation_sentence(layer.name, kind, original, chosen, rows, floor), method=method,
+    )

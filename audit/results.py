@@ -248,7 +248,7 @@ class Timing:
     p95_s: float
     throughput: float
     onnx_bytes: int
-    max_abs_diff: float
+    max_abs_diff: float | None  # None for a model that is ONNX already: nothing was exported
     reference_p50_s: float | None = None
 
     @property

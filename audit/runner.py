@@ -44,7 +44,7 @@ def run_audit(loaded, progress: Progress | None = None, *, gate: Gate | None = N
     names = resolve_layers(loaded, model)
     if spec.sweep is not None:
         sweep_layers(loaded, model.module)  # a pattern matching nothing fails before any work
-    factorized = plan_factorized(loaded, model.module, names)
+    factorized = plan_factorized(loaded, model, names)
     attention = attention_layers(model.module) if spec.heads is not None else []
     progress.stage(f"loading probe {spec.probe.source}")
     probe = load_probe(loaded)
@@ -147,7 +147,8 @@ def resolve_layers(loaded, model) -> list[str]:
     """The layer names the spec selects on this :class:`~audit.sources.LoadedModel` (its errors
     name the spec's line)."""
     if model.graph is not None:
-        available, defaults = model.graph.layer_names + [OUTPUT], model.graph.default_layers()
+        available = list(dict.fromkeys(model.graph.layer_names + [OUTPUT]))  # a tensor may be named "output"
+        defaults = model.graph.default_layers()
     else:
         hookable = loaded.spec.model.kind != "torchscript"
         available, defaults = available_layers(model.module, hookable), default_layers(model.module, hookable)

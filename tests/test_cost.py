@@ -17,7 +17,7 @@ from audit.cost.money import monthly_money
 from audit.cost.onnx_timing import exported, measure
 from audit.cost.quality import cosine_preservation, recall_at_k
 from audit.cost.recommend import recommended_row
-from audit.cost.variants import EmbeddingProjector, Projected, svd_factorized, swapped
+from audit.cost.variants import EmbeddingProjector, Projected, linear_map, svd_factorized, swapped
 from audit.results import CostRow, LayerResult, MetricResult, Quality
 from audit.spec import PricesSpec
 from tests.test_spec import GOOD, one_error_line, write
@@ -104,7 +104,7 @@ def test_pca_variant_at_the_planted_rank_keeps_every_neighbour_and_cosine():
     assert cosine_preservation(embeddings, exact)["cosine_correlation"] == pytest.approx(1.0, abs=1e-9)
     assert recall_at_k(embeddings, short, k=10) < 0.9  # two of six directions lose neighbours
     with torch.no_grad():
-        as_module = projector.projection(6)(torch.as_tensor(embeddings, dtype=torch.float32)).numpy()
+        as_module = linear_map(projector.axes(6))(torch.as_tensor(embeddings, dtype=torch.float32)).numpy()
     assert np.allclose(as_module, exact, atol=1e-3)
 
 
@@ -170,20 +170,5 @@ def test_bad_cost_blocks_are_one_line_naming_the_key(tmp_path, capsys, block, ex
 def test_a_factorize_pattern_matching_no_audited_linear_layer_is_bad_input(tmp_path, capsys):
     spec = GOOD + "layers:\n  include: [blocks.0.linear, head]\ncost:\n  factorize: [blocks.1.linear]\n"
     line = one_error_line(capsys, ["run", str(write(tmp_path, spec)), "--out", str(tmp_path / "out"), "--quiet"])
-    assert ":15: cost.factorize[0]: pattern 'blocks.1.linear' matches no audited nn.Linear layer" in line
+    assert ":15: cost.factorize[0]: pattern 'blocks.1.linear' matches no audited dense layer" in line
     assert "blocks.0.linear, head" in line
-
-
-def test_a_model_that_is_not_a_torch_module_gets_not_computed_with_the_reason():
-    from types import SimpleNamespace
-
-    from audit.cost import cost_result, plan_factorized
-    from audit.spec import CostSpec
-
-    loaded = SimpleNamespace(spec=SimpleNamespace(cost=CostSpec(), seed=0))
-    handle = SimpleNamespace(module=object(), info=SimpleNamespace(kind="onnx"), tokenizer=None)  # e.g. an ONNX session
-    assert plan_factorized(loaded, handle.module, ["output"]) == ()
-    found = cost_result(loaded, handle, probe=None, captured=None, layers=(), factorized=(), use_accuracy=False,
-                        progress=None)
-    assert found.status == "not_computed" and "kind onnx" in found.reason and "not a torch module" in found.reason
-    assert found.targets == () and found.settings["batch_size"] == 8

@@ -10,7 +10,8 @@ import onnxruntime
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from audit.onnx_variants import factorize_linear, linear_nodes, project_output
+from audit.cost.onnx_variants import factorize_linear, project_output
+from audit.sources.onnx_model import linear_nodes
 
 RANK = 3
 
@@ -66,18 +67,19 @@ def test_output_projection_equals_numpy_pca(mlp, inputs):
     outputs = run(mlp, inputs).astype(np.float64)
     mean = outputs.mean(axis=0)
     components = np.linalg.svd(outputs - mean, full_matrices=False)[2][:5]
-    projected = run(project_output(mlp, mean, components), inputs)
-    np.testing.assert_allclose(projected, (outputs - mean) @ components.T, rtol=1e-4, atol=1e-4)
+    centred = run(project_output(mlp, components, mean=mean), inputs)
+    np.testing.assert_allclose(centred, (outputs - mean) @ components.T, rtol=1e-4, atol=1e-4)
+    uncentred = run(project_output(mlp, components), inputs)
+    np.testing.assert_allclose(uncentred, outputs @ components.T, rtol=1e-4, atol=1e-4)
 
 
-def test_flops_match_torch_flop_counter_on_the_same_network(tmp_path):
+def test_flops_match_torch_flop_counter_on_the_same_network():
     """Conv, depthwise conv and Gemm counted from ONNX shapes equal torch's dispatcher count of
     the same layers (FlopCounterMode: 2 FLOPs per multiply-add)."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from audit.onnx_flops import flops_per_sample
-    from audit.sources.onnx_model import load_onnx, onnx_session
+    from audit.cost.onnx_flops import flops_per_sample
 
     rng = np.random.default_rng(0)
     weights = {"w1": rng.normal(size=(8, 3, 3, 3)), "w2": rng.normal(size=(8, 1, 3, 3)), "w3": rng.normal(size=(4, 8)),
@@ -91,12 +93,27 @@ def test_flops_match_torch_flop_counter_on_the_same_network(tmp_path):
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 4])],
                               [numpy_helper.from_array(value.astype(np.float32), name) for name, value in weights.items()])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=10)
-    path = tmp_path / "convnet.onnx"
-    onnx.save(model, str(path))
-    counted = flops_per_sample(load_onnx(path), np.zeros((1, 3, 40, 64), np.float32), onnx_session)
+    counted = flops_per_sample(model, "x", np.zeros((1, 3, 40, 64), np.float32))
     torch_net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, stride=2, padding=1, bias=False), torch.nn.ReLU(),
                                     torch.nn.Conv2d(8, 8, 3, padding=1, groups=8, bias=False),
                                     torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(8, 4))
     with FlopCounterMode(display=False) as counter:
         torch_net(torch.zeros(1, 3, 40, 64))
     assert counted == counter.get_total_flops() == 2 * (8 * 20 * 32 * 27 + 8 * 20 * 32 * 9 + 4 * 8)
+
+
+def test_weights_stored_as_constant_nodes_are_factorized_too(mlp, inputs):
+    """Paddle's exporter stores weights as Constant nodes; the same layer must factorize alike."""
+    constant = onnx.ModelProto()
+    constant.CopyFrom(mlp)
+    graph = constant.graph
+    weight = next(init for init in graph.initializer if init.name == "W2")
+    graph.node.insert(0, helper.make_node("Constant", [], ["W2"], value=weight))
+    kept = [init for init in graph.initializer if init.name != "W2"]
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    layer = next(layer for layer in linear_nodes(constant) if layer.node == "fc2")
+    variant = factorize_linear(constant, layer, 4)
+    assert not any(node.op_type == "Constant" for node in variant.graph.node)  # the dense weight is gone
+    np.testing.assert_allclose(run(variant, inputs), run(factorize_linear(mlp, linear_nodes(mlp)[1], 4), inputs),
+                               rtol=1e-5, atol=1e-5)

@@ -4,6 +4,9 @@ turns with), the probe outputs variants are scored against, and one table row pe
 
 from __future__ import annotations
 
+import dataclasses
+from contextlib import contextmanager
+
 import numpy as np
 import torch
 
@@ -12,49 +15,29 @@ from ..results import CostRow, Quality, Timing
 from .estimate import flops_per_sample, model_bytes, parameter_count, search_flops, store_bytes
 from .money import monthly_money
 from .onnx_timing import measure
+from .variants import Projected, linear_map, svd_factorized, swapped
 
-__all__ = ["Bench"]
+__all__ = ["Bench", "BenchBase"]
 
 
-class Bench:
-    """What every variant is measured against: the example batch, one sample, the original model's
-    parameters, FLOPs and timing, and the probe outputs the variants are scored against."""
+class BenchBase:
+    """The part of a bench every model kind shares: one table row per variant, compute seconds
+    per sample from paired timings, and the original's probe outputs. A subclass sets
+    ``cost``, ``original``, ``original_timing``, ``original_flops`` and provides ``timing``,
+    ``parameters``, ``flops`` and ``outputs`` of a variant."""
 
-    def __init__(self, loaded, model, probe, progress):
-        self.cost, self.model, self.probe, self.progress = loaded.spec.cost, model, probe, progress
-        self.seed, self.batch_size = loaded.spec.seed, loaded.spec.probe.batch_size
-        self.sequence_length = (self.cost.sequence_length or model.max_length) if model.tokenizer else None
-        self.inputs = _example_inputs(model, probe.features, self.cost.batch_size, self.sequence_length)
-        self.one_sample = _first_sample(self.inputs)
-        progress.stage("cost: the original model's FLOPs and ONNX latency")
-        self.reference = None
-        self.original_timing = self.timing(model.module)
-        self.original_flops = flops_per_sample(model.module, self.one_sample)
-        self._baseline = None
-
-    def timing(self, module) -> tuple[Timing | None, str]:
-        """``module``'s ONNX timing (in turns with the original once that is exported), or why none."""
-        if not self.cost.measure:
-            return None, "not measured (cost.measure is false)"
-        try:
-            timing, found = measure(module, self.inputs, warmup=self.cost.warmup, repeats=self.cost.repeats,
-                                    threads=self.cost.threads, sequence_length=self.sequence_length,
-                                    reference=self.reference)
-        except Exception as error:  # a model the exporter or the runtime cannot take: say so, keep going
-            return None, f"ONNX export or timing failed: {type(error).__name__}: {str(error).strip()[:300]}"
-        self.reference = self.reference or found
-        return timing, ""
+    _baseline = None
 
     def row(self, module, width: int, sources, *, vectors: bool, quality: Quality, original: bool = False) -> CostRow:
         """One table row for ``module`` (the whole model with the variant in place)."""
         timing, error = self.original_timing if original else self.timing(module)
-        parameters = parameter_count(module)
+        parameters = self.parameters(module)
         stored = store_bytes(self.cost.stored_vectors, width, self.cost.store_dtype) \
             if vectors and self.cost.stored_vectors else None
         per_sample = self._seconds_per_sample(timing)
         return CostRow(
             width=width, sources=tuple(sources), parameters=parameters, model_bytes=model_bytes(parameters),
-            flops_per_sample=self.original_flops if original else flops_per_sample(module, self.one_sample),
+            flops_per_sample=self.original_flops if original else self.flops(module),
             store_bytes=stored,
             search_flops_per_query=search_flops(self.cost.stored_vectors, width) if stored is not None else None,
             timing=timing, timing_error=error, quality=quality,
@@ -73,8 +56,63 @@ class Bench:
 
     def baseline_outputs(self) -> torch.Tensor:
         if self._baseline is None:
-            self._baseline = model_outputs(self.model, self.probe.features, self.batch_size)
+            self._baseline = self.outputs(self.original)
         return self._baseline
+
+
+class Bench(BenchBase):
+    """A torch model's bench: variants are torch modules, exported to ONNX to be timed."""
+
+    linear_kind = "Linear"  # what a factorized layer becomes: two of these
+
+    def __init__(self, loaded, model, probe, progress):
+        self.cost, self.model, self.probe, self.progress = loaded.spec.cost, model, probe, progress
+        self.original = model.module
+        self.seed, self.batch_size = loaded.spec.seed, loaded.spec.probe.batch_size
+        self.sequence_length = (self.cost.sequence_length or model.max_length) if model.tokenizer else None
+        self.inputs = _example_inputs(model, probe.features, self.cost.batch_size, self.sequence_length)
+        self.one_sample = _first_sample(self.inputs)
+        progress.stage("cost: the original model's FLOPs and ONNX latency")
+        self.reference = None
+        self.original_timing = self.timing(model.module)
+        self.original_flops = self.flops(model.module)
+
+    def timing(self, module) -> tuple[Timing | None, str]:
+        """``module``'s ONNX timing (in turns with the original once that is exported), or why none."""
+        if not self.cost.measure:
+            return None, "not measured (cost.measure is false)"
+        try:
+            timing, found = measure(module, self.inputs, warmup=self.cost.warmup, repeats=self.cost.repeats,
+                                    threads=self.cost.threads, sequence_length=self.sequence_length,
+                                    reference=self.reference)
+        except Exception as error:  # a model the exporter or the runtime cannot take: say so, keep going
+            return None, f"ONNX export or timing failed: {type(error).__name__}: {str(error).strip()[:300]}"
+        self.reference = self.reference or found
+        return timing, ""
+
+    def parameters(self, module) -> int:
+        return parameter_count(module)
+
+    def flops(self, module) -> int:
+        return flops_per_sample(module, self.one_sample)
+
+    def outputs(self, module) -> torch.Tensor:
+        """``module``'s outputs on the whole probe, one flattened row per sample."""
+        return model_outputs(dataclasses.replace(self.model, module=module), self.probe.features, self.batch_size)
+
+    def projected(self, axes: np.ndarray):
+        """The model followed by the bias-free map onto ``axes`` (k x width)."""
+        return Projected(self.model.module, linear_map(axes))
+
+    def linear_shape(self, name: str) -> tuple[int, int]:
+        linear = self.model.module.get_submodule(name)
+        return linear.in_features, linear.out_features
+
+    @contextmanager
+    def factorized(self, name: str, rank: int):
+        """The model with Linear ``name`` factorized at ``rank`` while the block runs."""
+        with swapped(self.model.module, name, svd_factorized(self.model.module.get_submodule(name), rank)):
+            yield self.model.module
 
 
 def _example_inputs(model, features, batch_size: int, sequence_length: int | None):

@@ -28,7 +28,7 @@ import torch
 from ..results import Timing
 
 __all__ = ["EXPORTER", "OPSET", "Exported", "export_onnx", "exported", "onnx_session", "run_onnx", "time_onnx",
-           "time_sessions", "measure"]
+           "time_sessions", "timed", "measure"]
 
 OPSET = 17
 EXPORTER = f"torch.onnx.export (TorchScript exporter, dynamo=False), opset {OPSET}"
@@ -130,12 +130,22 @@ def measure(module: torch.nn.Module, inputs, *, warmup: int, repeats: int, threa
     """Export ``module``, check it, and time it; with ``reference`` (the original, exported),
     both are timed in turns and the reference's p50 from those runs is recorded alongside."""
     found = exported(module, inputs, threads=threads)
-    sessions = [found.session] + ([reference.session] if reference is not None else [])
+    reference_session = reference.session if reference is not None else None
+    timing = timed(found.session, inputs, warmup=warmup, repeats=repeats, threads=threads,
+                   sequence_length=sequence_length, onnx_bytes=len(found.model), max_abs_diff=found.max_abs_diff,
+                   reference=reference_session)
+    return timing, found
+
+
+def timed(session, inputs, *, warmup: int, repeats: int, threads: int, sequence_length: int | None,
+          onnx_bytes: int, max_abs_diff: float | None, reference=None) -> Timing:
+    """Time ``session`` on ``inputs``, in turns with the ``reference`` session when given (its p50
+    from those same runs is recorded alongside)."""
+    sessions = [session] + ([reference] if reference is not None else [])
     seconds = time_sessions(sessions, inputs, warmup=warmup, repeats=repeats)
     batch = next(iter(_as_kwargs(inputs).values())).shape[0]
     p50 = float(np.percentile(seconds[0], 50))
-    timing = Timing(batch_size=int(batch), sequence_length=sequence_length, warmup=warmup, repeats=repeats,
-                    threads=threads, p50_s=p50, p95_s=float(np.percentile(seconds[0], 95)), throughput=batch / p50,
-                    onnx_bytes=len(found.model), max_abs_diff=found.max_abs_diff,
-                    reference_p50_s=float(np.percentile(seconds[1], 50)) if reference is not None else None)
-    return timing, found
+    return Timing(batch_size=int(batch), sequence_length=sequence_length, warmup=warmup, repeats=repeats,
+                  threads=threads, p50_s=p50, p95_s=float(np.percentile(seconds[0], 95)), throughput=batch / p50,
+                  onnx_bytes=onnx_bytes, max_abs_diff=max_abs_diff,
+                  reference_p50_s=float(np.percentile(seconds[1], 50)) if reference is not None else None)

@@ -5,8 +5,9 @@ for real, estimated (:mod:`.estimate`), timed through ONNX Runtime (:mod:`.onnx_
 
 Targets: the model's output embedding (reduced by PCA; ``cost.embedding``) and the audited
 ``nn.Linear`` layers the spec selects (factorized by truncated SVD; ``cost.factorize``). The stage
-takes the loaded model handle; a model that is not a torch module gets a "not computed" result
-with the reason instead of variants.
+takes the loaded model handle: a torch model is measured through :class:`.bench.Bench` (variants
+are torch modules, exported to time them), an ONNX model through :class:`.onnx_bench.OnnxBench`
+(variants are edited graphs).
 """
 
 from __future__ import annotations
@@ -17,14 +18,16 @@ import importlib.metadata
 import numpy as np
 import torch
 
-from ..outputs import accuracy_score, fidelity_score, model_outputs
+from ..outputs import accuracy_score, fidelity_score
 from ..results import CostResult, CostTarget, Quality
+from ..sources.onnx_model import linear_nodes
 from .bench import Bench
 from .candidates import candidate_widths
+from .onnx_bench import ONNX_EXPORTER, ONNX_FLOP_COUNTER, OnnxBench
 from .onnx_timing import EXPORTER
 from .quality import cosine_preservation, recall_at_k
 from .recommend import recommendation_sentence, recommended_row
-from .variants import EmbeddingProjector, Projected, svd_factorized, swapped
+from .variants import EmbeddingProjector
 
 __all__ = ["plan_factorized", "cost_result", "FLOP_COUNTER"]
 
@@ -34,23 +37,32 @@ _PER_SAMPLE = "one point per sample"
 _COSINE_POINTS = 1000
 
 
-def plan_factorized(loaded, module, audited: list[str]) -> tuple[str, ...]:
-    """The audited ``nn.Linear`` layers ``cost.factorize`` selects (all of them by default); a
-    pattern matching none is a spec error naming its line. Checked before the probe is run."""
+def plan_factorized(loaded, model, audited: list[str]) -> tuple[str, ...]:
+    """The audited dense layers ``cost.factorize`` selects (all of them by default): ``nn.Linear``
+    modules, or for an ONNX model the outputs of ``Gemm``/``MatMul`` nodes with a weight
+    initializer. A pattern matching none is a spec error naming its line; checked before the
+    probe is run."""
     cost = loaded.spec.cost
-    if cost is None or not isinstance(module, torch.nn.Module):
+    if cost is None:
         return ()
-    modules = dict(module.named_modules())
-    linear = [name for name in audited if isinstance(modules.get(name), torch.nn.Linear)]
+    dense = _dense_layers(model, audited)
     if cost.factorize is None:
-        return tuple(linear)
+        return tuple(dense)
     for index, pattern in enumerate(cost.factorize):
-        if not any(fnmatch.fnmatchcase(name, pattern) for name in linear):
-            known = ", ".join(linear) or "none"
+        if not any(fnmatch.fnmatchcase(name, pattern) for name in dense):
             raise loaded.error(("cost", "factorize", index),
-                               f"pattern {pattern!r} matches no audited nn.Linear layer (audited Linear layers: "
-                               f"{known}; a layer must be in layers.include to be factorized)")
-    return tuple(name for name in linear if any(fnmatch.fnmatchcase(name, p) for p in cost.factorize))
+                               f"pattern {pattern!r} matches no audited dense layer (audited: {', '.join(dense) or 'none'}; "
+                               f"a layer must be in layers.include to be factorized)")
+    return tuple(name for name in dense if any(fnmatch.fnmatchcase(name, p) for p in cost.factorize))
+
+
+def _dense_layers(model, audited: list[str]) -> list[str]:
+    if model.graph is not None:
+        dense = {node.output for node in linear_nodes(model.graph.proto)}
+        return [name for name in audited if name in dense]
+    modules = dict(model.module.named_modules())
+    return [name for name in audited if isinstance(modules.get(name), torch.nn.Linear)]
+
 
 def cost_result(loaded, model, probe, captured, layers, factorized, use_accuracy: bool, progress) -> CostResult | None:
     """The cost of resizing the targets; None when the spec has no ``cost`` block."""
@@ -58,15 +70,12 @@ def cost_result(loaded, model, probe, captured, layers, factorized, use_accuracy
     if cost is None:
         return None
     settings = _settings(cost, model)
-    if not isinstance(model.module, torch.nn.Module):
-        return CostResult("not_computed", f"the model (kind {model.info.kind}) is not a torch module: variants are "
-                          "built by replacing torch modules", (), settings, cost.quality_floor)
     embedding = _embedding_layer(loaded, layers, use_accuracy)
     if embedding is None and not factorized:
         return CostResult("not_computed", "nothing to resize: no output embedding (the output is class scores, not "
-                          "audited, or cost.embedding is no) and no audited nn.Linear layer selected by cost.factorize",
+                          "audited, or cost.embedding is no) and no audited dense layer selected by cost.factorize",
                           (), settings, cost.quality_floor)
-    bench = Bench(loaded, model, probe, progress)
+    bench = (OnnxBench if model.graph is not None else Bench)(loaded, model, probe, progress)
     settings["sequence_length"] = bench.sequence_length
     targets = [_embedding_target(bench, embedding, captured.layers[embedding.name].matrix)] if embedding else []
     by_name = {layer.name: layer for layer in layers}
@@ -83,8 +92,9 @@ def _settings(cost, model) -> dict:
         "queries_per_month": cost.queries_per_month, "prices": cost.prices.model_dump(),
         "id_margin": cost.id_margin, "recall_k": cost.recall_k, "measured": cost.measure,
         "batch_size": cost.batch_size, "sequence_length": cost.sequence_length, "warmup": cost.warmup,
-        "repeats": cost.repeats, "threads": cost.threads, "exporter": EXPORTER, "onnxruntime": runtime,
-        "flop_counter": FLOP_COUNTER,
+        "repeats": cost.repeats, "threads": cost.threads, "onnxruntime": runtime,
+        "exporter": ONNX_EXPORTER if model.graph is not None else EXPORTER,
+        "flop_counter": ONNX_FLOP_COUNTER if model.graph is not None else FLOP_COUNTER,
     }
 
 def _embedding_layer(loaded, layers, use_accuracy: bool):
@@ -102,8 +112,7 @@ def _embedding_target(bench: Bench, layer, matrix: np.ndarray) -> CostTarget:
     cost = bench.cost
     candidates = candidate_widths(layer, margin=cost.id_margin, extra=cost.widths, limit=min(layer.width, matrix.shape[0]))
     measure_name = f"recall@{min(cost.recall_k, matrix.shape[0] - 1)}"
-    module = bench.model.module
-    original = bench.row(module, layer.width, ("original",), vectors=True, original=True,
+    original = bench.row(bench.original, layer.width, ("original",), vectors=True, original=True,
                          quality=Quality(measure_name, 1.0, {"cosine_correlation": 1.0, "cosine_mean_abs_diff": 0.0}))
     rows = []
     if candidates:
@@ -114,36 +123,35 @@ def _embedding_target(bench: Bench, layer, matrix: np.ndarray) -> CostTarget:
             details = {"recall_at_k": recall_at_k(matrix, reduced, k=cost.recall_k),
                        **cosine_preservation(matrix, reduced, max_points=_COSINE_POINTS, seed=bench.seed)}
             quality = Quality(measure_name, details["recall_at_k"], details)
-            variant = Projected(module, projector.projection(candidate.width))
+            variant = bench.projected(projector.axes(candidate.width))
             rows.append(bench.row(variant, candidate.width, candidate.sources, vectors=True, quality=quality))
     method = (f"PCA fitted on the {matrix.shape[0]:,} probe embeddings of {layer.name}; the variant is the model "
-              f"followed by a bias-free Linear {layer.width} -> k map, z = e V_k^T (the top-k principal axes). "
+              f"followed by a bias-free linear map {layer.width} -> k, z = e V_k^T (the top-k principal axes). "
               f"Quality: {measure_name} of "
               f"cosine neighbours of the reduced against the full embeddings over the same points (in-sample), "
               f"and pairwise cosine preservation over {min(_COSINE_POINTS, matrix.shape[0]):,} of them.")
     return _target(layer, "embedding", original, rows, cost.quality_floor, method)
 
 def _linear_target(bench: Bench, layer, use_accuracy: bool) -> CostTarget:
-    cost, module = bench.cost, bench.model.module
-    linear = module.get_submodule(layer.name)
-    full_rank = min(linear.in_features, linear.out_features)
-    candidates = candidate_widths(layer, margin=cost.id_margin, extra=cost.ranks, limit=full_rank)
+    cost = bench.cost
+    n_in, n_out = bench.linear_shape(layer.name)
+    candidates = candidate_widths(layer, margin=cost.id_margin, extra=cost.ranks, limit=min(n_in, n_out))
     score = _linear_score(bench, use_accuracy)
-    original = bench.row(module, full_rank, ("original",), vectors=False, original=True,
+    original = bench.row(bench.original, min(n_in, n_out), ("original",), vectors=False, original=True,
                          quality=score(bench.baseline_outputs()))
     rows = []
     for candidate in candidates:
         bench.progress.stage(f"cost: {layer.name} factorized at rank {candidate.width}")
-        with swapped(module, layer.name, svd_factorized(linear, candidate.width)):
-            quality = score(model_outputs(bench.model, bench.probe.features, bench.batch_size))
-            rows.append(bench.row(module, candidate.width, candidate.sources, vectors=False, quality=quality))
+        with bench.factorized(layer.name, candidate.width) as variant:
+            quality = score(bench.outputs(variant))
+            rows.append(bench.row(variant, candidate.width, candidate.sources, vectors=False, quality=quality))
     measured = "accuracy on the probe's labels relative to the original's" if use_accuracy else \
         "mean cosine of the model's outputs to the original's"
-    method = (f"Truncated SVD of the {linear.out_features} x {linear.in_features} weight, W ~ U_r S_r V_r^T, as two "
-              f"Linear layers ({linear.in_features} -> r -> {linear.out_features}); parameters fall below the "
-              f"original's for r < {linear.in_features * linear.out_features / (linear.in_features + linear.out_features):.1f}. "
+    method = (f"Truncated SVD of the {n_out} x {n_in} weight, W ~ U_r S_r V_r^T, as two "
+              f"{bench.linear_kind} layers ({n_in} -> r -> {n_out}); parameters fall below the "
+              f"original's for r < {n_in * n_out / (n_in + n_out):.1f}. "
               f"Quality: {measured}, over all {bench.probe.info.n_samples:,} probe samples.")
-    return _target(layer, "linear", original, rows, cost.quality_floor, method, module_type="Linear")
+    return _target(layer, "linear", original, rows, cost.quality_floor, method, module_type=bench.linear_kind)
 
 def _linear_score(bench: Bench, use_accuracy: bool):
     """Outputs -> Quality: accuracy relative to the original's with class labels, else fidelity."""

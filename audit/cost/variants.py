@@ -21,11 +21,11 @@ import torch
 from sklearn.decomposition import PCA
 from torch import nn
 
-__all__ = ["EmbeddingProjector", "Projected", "svd_factorized", "swapped"]
+__all__ = ["EmbeddingProjector", "Projected", "linear_map", "svd_factorized", "swapped"]
 
 
 class EmbeddingProjector:
-    """PCA fitted once on the probe's embeddings; ``projection(k)`` gives the k-dim Linear map."""
+    """PCA fitted once on the probe's embeddings; ``axes(k)`` gives the k-dim projection."""
 
     def __init__(self, embeddings: np.ndarray, max_width: int, *, seed: int = 0):
         n_components = min(max_width, *embeddings.shape)
@@ -36,12 +36,17 @@ class EmbeddingProjector:
         """What the variant returns for ``embeddings``: their projection on the top-k axes."""
         return np.asarray(embeddings, dtype=np.float64) @ self.pca_.components_[:k].T
 
-    def projection(self, k: int) -> nn.Linear:
-        axes = self.pca_.components_[:k]
-        layer = nn.Linear(axes.shape[1], k, bias=False)
-        with torch.no_grad():
-            layer.weight.copy_(torch.as_tensor(axes, dtype=torch.float32))
-        return layer
+    def axes(self, k: int) -> np.ndarray:
+        """The top-k principal axes (k x width): the projection the variant applies."""
+        return self.pca_.components_[:k]
+
+
+def linear_map(axes: np.ndarray) -> nn.Linear:
+    """A bias-free Linear layer computing ``e @ axes.T``."""
+    layer = nn.Linear(axes.shape[1], axes.shape[0], bias=False)
+    with torch.no_grad():
+        layer.weight.copy_(torch.as_tensor(axes, dtype=torch.float32))
+    return layer
 
 
 class Projected(nn.Module):

@@ -24,7 +24,8 @@ import torch
 from ..errors import CaptureError, SourceError
 from ..layers import OUTPUT
 
-__all__ = ["OnnxGraph", "OnnxTaps", "load_onnx"]
+__all__ = ["LinearNode", "OnnxGraph", "OnnxTaps", "activations", "count_weights", "linear_nodes", "load_onnx", "onnx_session",
+           "run_batched", "stored_weights", "with_outputs"]
 
 _FLOAT_TYPES = (1, 10, 11, 16)  # FLOAT, FLOAT16, DOUBLE, BFLOAT16 (onnx.TensorProto)
 # Ops whose outputs make a good default profile: nonlinearities, pooling to a vector, dense maps.
@@ -82,8 +83,7 @@ def load_onnx(path: Path, *, input_name: str | None = None, threads: int = 0) ->
         onnx.checker.check_model(proto)
     except Exception as error:  # onnx raises ValidationError and others for invalid graphs
         raise SourceError(str(path), f"onnx.checker rejects the model: {_first_line(error)}") from None
-    proto = _infer_shapes(proto)
-    types = _tensor_types(proto.graph)
+    proto = infer_shapes(proto)
     feed = _feed_input(path, proto.graph, input_name)
     elem_type = feed.type.tensor_type.elem_type
     return OnnxGraph(
@@ -94,9 +94,9 @@ def load_onnx(path: Path, *, input_name: str | None = None, threads: int = 0) ->
                           for d in feed.type.tensor_type.shape.dim),
         input_dtype=np.dtype(onnx.helper.tensor_dtype_to_np_dtype(elem_type)),
         output_name=proto.graph.output[0].name,
-        tensors=tuple((name, op) for name, op in _activations(proto.graph, feed.name) if types.get(name) in _FLOAT_TYPES),
+        tensors=activations(proto, feed.name),
         squeezed=frozenset(_squeezed(proto.graph)),
-        n_parameters=_count_weights(proto.graph),
+        n_parameters=count_weights(proto.graph),
         threads=threads,
     )
 
@@ -110,7 +110,7 @@ def _read(path: Path):
         raise SourceError(str(path), f"cannot read as an ONNX model (truncated or not ONNX?): {_first_line(error)}") from None
 
 
-def _infer_shapes(proto):
+def infer_shapes(proto):
     import onnx
 
     try:
@@ -119,16 +119,16 @@ def _infer_shapes(proto):
         return proto
 
 
-def _activations(graph, feed: str):
-    """(tensor, producing op) for every node output that depends on the fed input, in node order
-    (weights computed inside the graph, such as ``ConstantOfShape`` outputs, are not layers)."""
-    live = {feed}
-    for node in graph.node:
+def activations(proto, feed: str) -> tuple[tuple[str, str], ...]:
+    """(tensor, producing op) for every floating-point node output that depends on the fed input,
+    in node order (weights computed inside the graph, such as ``ConstantOfShape`` outputs, are
+    not layers). ``proto`` should be shape-inferred, so that the types are known."""
+    types, live, found = _tensor_types(proto.graph), {feed}, []
+    for node in proto.graph.node:
         if any(name in live for name in node.input):
-            for name in node.output:
-                if name:
-                    live.add(name)
-                    yield name, node.op_type
+            live.update(name for name in node.output if name)
+            found += [(name, node.op_type) for name in node.output if name and types.get(name) in _FLOAT_TYPES]
+    return tuple(found)
 
 
 def _squeezed(graph):
@@ -138,12 +138,51 @@ def _squeezed(graph):
             yield info.name
 
 
-def _count_weights(graph) -> int:
+@dataclass(frozen=True)
+class LinearNode:
+    """A dense layer: node name, its output tensor, the weight as (in, out), and its op."""
+
+    node: str
+    output: str
+    weight: str
+    n_in: int
+    n_out: int
+    op_type: str
+
+
+def linear_nodes(proto: onnx.ModelProto) -> list[LinearNode]:
+    """``MatMul`` nodes whose second input is a stored 2-D weight, and plain ``Gemm`` nodes
+    (alpha = beta = 1, A not transposed) with one. Weights are initializers or the values of
+    ``Constant`` nodes (as some exporters, Paddle's among them, store them)."""
+    from onnx import helper
+
+    weights = {name: tensor for name, tensor in stored_weights(proto.graph).items() if len(tensor.dims) == 2}
+    found = []
+    for node in proto.graph.node:
+        if node.op_type not in ("MatMul", "Gemm") or len(node.input) < 2 or node.input[1] not in weights:
+            continue
+        attributes = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        if node.op_type == "Gemm" and (attributes.get("alpha", 1.0) != 1.0 or attributes.get("beta", 1.0) != 1.0
+                                       or attributes.get("transA", 0)):
+            continue
+        rows, cols = weights[node.input[1]].dims
+        n_in, n_out = (cols, rows) if attributes.get("transB", 0) else (rows, cols)
+        found.append(LinearNode(node.name or node.output[0], node.output[0], node.input[1], n_in, n_out, node.op_type))
+    return found
+
+
+def stored_weights(graph) -> dict:
+    """Tensors stored in the graph by name: initializers and ``Constant`` node values."""
+    stored = {init.name: init for init in graph.initializer}
+    stored.update((node.output[0], attribute.t) for node in graph.node if node.op_type == "Constant"
+                  for attribute in node.attribute if attribute.name == "value")
+    return stored
+
+
+def count_weights(graph) -> int:
     """Floating-point values stored in the graph: initializers and ``Constant`` nodes (some
     exporters, Paddle's among them, store weights as constants)."""
-    stored = list(graph.initializer) + [attribute.t for node in graph.node if node.op_type == "Constant"
-                                        for attribute in node.attribute if attribute.name == "value"]
-    return sum(int(np.prod(tensor.dims)) for tensor in stored if tensor.data_type in _FLOAT_TYPES)
+    return sum(int(np.prod(tensor.dims)) for tensor in stored_weights(graph).values() if tensor.data_type in _FLOAT_TYPES)
 
 
 def _tensor_types(graph) -> dict[str, int]:
@@ -201,28 +240,42 @@ class OnnxTaps:
 
     def _run_pieces(self, session, wanted, batch):
         inputs = batch.inputs.numpy().astype(self.graph.input_dtype, copy=False)
-        step = self.graph.fixed_batch or len(inputs)
-        pieces = [self._run_one(session, wanted, inputs[start:start + step], batch.first_sample + start)
-                  for start in range(0, len(inputs), step)]
-        return [np.concatenate(parts) for parts in zip(*pieces)]
-
-    def _run_one(self, session, wanted, inputs, first_sample):
         try:
-            return session.run(wanted, {self.graph.input_name: inputs})
+            return run_batched(session, wanted, self.graph.input_name, inputs, self.graph.fixed_batch or len(inputs))
         except Exception as error:  # onnxruntime's own exception types: shape or type mismatch, kernel failure
-            raise CaptureError("model", f"ONNX Runtime failed on samples {first_sample}..{first_sample + len(inputs) - 1}: "
+            last = batch.first_sample + len(inputs) - 1
+            raise CaptureError("model", f"ONNX Runtime failed on samples {batch.first_sample}..{last}: "
                                         f"{_first_line(error)}") from None
+
+
+def run_batched(session, wanted: list[str], input_name: str, inputs: np.ndarray, step: int) -> list[np.ndarray]:
+    """``wanted`` outputs of ``session`` on ``inputs`` run ``step`` rows at a time (a graph exported
+    with a fixed batch size gets exactly that: the last piece is padded by repeating its last row,
+    and the padding's outputs are dropped)."""
+    pieces = []
+    for start in range(0, len(inputs), step):
+        piece = inputs[start:start + step]
+        padded = np.concatenate([piece, np.repeat(piece[-1:], step - len(piece), axis=0)])
+        pieces.append([output[:len(piece)] for output in session.run(wanted, {input_name: padded})])
+    return [np.concatenate(parts) for parts in zip(*pieces)]
+
+
+def with_outputs(proto, names):
+    """A copy of the shape-inferred ``proto`` with the tensors ``names`` added as graph outputs."""
+    import onnx
+
+    extended = onnx.ModelProto()
+    extended.CopyFrom(proto)
+    types = _tensor_types(extended.graph)
+    extended.graph.output.extend(onnx.helper.make_tensor_value_info(name, types[name], None) for name in names)
+    return extended
 
 
 def onnx_session(graph: OnnxGraph, extra_outputs: list[str] = ()):
     """An ONNX Runtime CPU session of ``graph`` with ``extra_outputs`` added as graph outputs."""
-    import onnx
     import onnxruntime
 
-    proto = onnx.ModelProto()
-    proto.CopyFrom(graph.proto)
-    types = _tensor_types(proto.graph)
-    proto.graph.output.extend(onnx.helper.make_tensor_value_info(name, types[name], None) for name in extra_outputs)
+    proto = with_outputs(graph.proto, extra_outputs)
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = graph.threads
     options.log_severity_level = 3

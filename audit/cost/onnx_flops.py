@@ -11,22 +11,28 @@ from __future__ import annotations
 import numpy as np
 from onnx import numpy_helper
 
+from ..sources.onnx_model import activations, infer_shapes, with_outputs
+
 __all__ = ["COUNTED_OPS", "flops_per_sample"]
 
 COUNTED_OPS = ("MatMul", "Gemm", "Conv", "ConvTranspose")
 
 
-def flops_per_sample(graph, sample: np.ndarray, session_factory) -> int:
-    """FLOPs of one forward pass of ``graph`` (:class:`~audit.sources.onnx_model.OnnxGraph`) on
-    ``sample`` (a batch of one). ``session_factory(graph, extra_outputs)`` makes the session."""
-    shapes = _weight_shapes(graph.proto.graph)
-    shapes[graph.input_name] = sample.shape
-    names = graph.layer_names
-    session = session_factory(graph, [name for name in names if name != graph.output_name])
-    wanted = [graph.output_name] + [name for name in names if name != graph.output_name]
-    values = session.run(wanted, {graph.input_name: sample.astype(graph.input_dtype, copy=False)})
-    shapes.update((name, value.shape) for name, value in zip(wanted, values))
-    return sum(_node_flops(node, shapes) for node in graph.proto.graph.node if node.op_type in COUNTED_OPS)
+def flops_per_sample(proto, input_name: str, sample: np.ndarray) -> int:
+    """FLOPs of one forward pass of the ONNX model ``proto`` on ``sample`` (a batch of one, of the
+    input's dtype) fed to ``input_name``."""
+    import onnxruntime
+
+    proto = infer_shapes(proto)
+    names = [name for name, _ in activations(proto, input_name)]
+    extra = [name for name in names if name not in {output.name for output in proto.graph.output}]
+    session = onnxruntime.InferenceSession(with_outputs(proto, extra).SerializeToString(),
+                                           providers=["CPUExecutionProvider"])
+    wanted = [output.name for output in session.get_outputs()]
+    shapes = _weight_shapes(proto.graph)
+    shapes[input_name] = sample.shape
+    shapes.update((name, value.shape) for name, value in zip(wanted, session.run(wanted, {input_name: sample})))
+    return sum(_node_flops(node, shapes) for node in proto.graph.node if node.op_type in COUNTED_OPS)
 
 
 def _weight_shapes(graph) -> dict[str, tuple]:

@@ -149,9 +149,10 @@ def test_grouping_one_at_a_time_and_fidelity_without_labels(tmp_path):
 def test_distillation_leaves_the_teacher_untouched(tmp_path):
     spec = planted_spec(tmp_path, "{layers: [hidden], n_ranks: 4, refine: 0, distill: {steps: 5, lr: 0.01}}")
     loaded = load_spec(spec)
+    from audit.outputs import outputs_of
     from audit.sources import load_model, load_probe
     from audit.sweep.evaluate import Evaluator, Task
-    from audit.sweep.setup import model_outputs, prepare
+    from audit.sweep.setup import prepare
 
     model = load_model(loaded)
     setup = prepare(loaded, model, load_probe(loaded))
@@ -161,7 +162,7 @@ def test_distillation_leaves_the_teacher_untouched(tmp_path):
     assert sorted(after) == sorted(before) and not hasattr(model.module.hidden, "parametrizations")
     for name, value in before.items():
         torch.testing.assert_close(after[name], value, rtol=0, atol=0)
-    assert setup.score(model_outputs(model.module, setup.inputs)) == 1.0
+    assert setup.score(outputs_of(model.module, setup.inputs)) == 1.0
 
 
 @pytest.mark.parametrize("sweep, where, what", [

@@ -19,6 +19,7 @@ import torch
 
 from ..outputs import accuracy_score, fidelity_score, model_outputs
 from ..results import CostResult, CostTarget, Quality
+from ..sweep.lowrank import factorize
 from .bench import Bench
 from .candidates import candidate_widths
 from .onnx_timing import EXPORTER
@@ -131,10 +132,10 @@ def _linear_target(bench: Bench, layer, use_accuracy: bool) -> CostTarget:
     score = _linear_score(bench, use_accuracy)
     original = bench.row(module, full_rank, ("original",), vectors=False, original=True,
                          quality=score(bench.baseline_outputs()))
-    rows = []
+    factors, rows = factorize(linear.weight), []
     for candidate in candidates:
         bench.progress.stage(f"cost: {layer.name} factorized at rank {candidate.width}")
-        with swapped(module, layer.name, svd_factorized(linear, candidate.width)):
+        with swapped(module, layer.name, svd_factorized(linear, candidate.width, factors=factors)):
             quality = score(model_outputs(bench.model, bench.probe.features, bench.batch_size))
             rows.append(bench.row(module, candidate.width, candidate.sources, vectors=False, quality=quality))
     measured = "accuracy on the probe's labels relative to the original's" if use_accuracy else \

@@ -210,3 +210,17 @@ def test_distillation_recovers_accuracy_a_truncation_lost(digits_setup):
     truncated = Evaluator(setup, DistillSpec())(Task(1, 3))
     distilled = Evaluator(setup, DistillSpec(steps=30, lr=0.01))(Task(1, 3))
     assert truncated < 0.7 and distilled > truncated + 0.15
+
+
+def test_shared_scores_and_subset():
+    from audit.outputs import accuracy_score, agreement_score, fidelity_score, sample_indices
+
+    teacher = torch.tensor([[2.0, 1.0], [0.0, 3.0], [1.0, 0.5], [0.2, 0.1]])
+    student = torch.tensor([[2.0, 1.0], [3.0, 0.0], [1.0, 0.5], [0.1, 0.2]])
+    assert agreement_score(teacher, dtype=torch.float64)(student) == 0.5
+    assert agreement_score(teacher)(student) == accuracy_score(teacher.argmax(dim=1))(student)
+    assert fidelity_score(teacher, dtype=torch.float64)(teacher) == pytest.approx(1.0, abs=1e-15)
+    assert list(sample_indices(7, 0, seed=3)) == list(range(7)) == list(sample_indices(7, 9, seed=3))
+    chosen = sample_indices(100, 10, seed=3)
+    assert len(set(chosen)) == 10 and list(chosen) == sorted(chosen)
+    assert list(chosen) == list(sample_indices(100, 10, seed=3))

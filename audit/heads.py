@@ -19,7 +19,7 @@ import torch
 from .errors import CaptureError
 from .estimators import effective_heads, head_redundancy
 from .metrics._base import from_estimate
-from .outputs import accuracy_score, fidelity_score, model_outputs
+from .outputs import accuracy_score, fidelity_score, model_outputs, probe_subset
 from .results import HeadLayerResult, HeadRef, HeadsResult
 
 __all__ = ["AttentionLayer", "attention_layers", "head_layer_result", "heads_result"]
@@ -88,7 +88,7 @@ def _with_importance(result: HeadLayerResult, importance):
 
 
 def _ablation(model, probe, layers, heads_spec, seed, use_accuracy, progress):
-    texts, labels = _ablation_subset(probe, heads_spec.ablation_samples, seed)
+    texts, labels = probe_subset(probe, heads_spec.ablation_samples, seed)
     baseline = model_outputs(model, texts)
     score = accuracy_score(labels) if use_accuracy else fidelity_score(baseline)
     reference = score(baseline)
@@ -106,13 +106,6 @@ def _ablation(model, probe, layers, heads_spec, seed, use_accuracy, progress):
     if bar:
         bar.close()
     return importance, ("accuracy drop" if use_accuracy else "1 - mean cosine to the unablated output")
-
-
-def _ablation_subset(probe, n: int, seed: int):
-    count = min(n, probe.info.n_samples)
-    chosen = np.sort(np.random.default_rng(seed).choice(probe.info.n_samples, count, replace=False))
-    texts = [probe.features[i] for i in chosen]
-    return texts, None if probe.labels is None else probe.labels[chosen]
 
 
 @contextmanager

@@ -1,37 +1,78 @@
-"""The model's outputs on a list of samples, and two scores of outputs against a reference: the
-accuracy on labels and the fidelity to a baseline. Shared by head ablation and the cost stage,
-which both ask "how much does this change to the model change what it returns?"."""
+"""The model's outputs on a list of samples, and scores of outputs against a reference: the
+accuracy on labels, the agreement with a baseline's predictions and the fidelity to a baseline.
+Shared by head ablation, the cost stage and the factorization sweep, which all ask "how much
+does this change to the model change what it returns?".
+
+Scores are computed in float32 by default; ``dtype=torch.float64`` computes them in double
+precision (the sweep's choice).
+"""
 
 from __future__ import annotations
 
+from typing import Iterable
+
+import numpy as np
 import torch
 
-from .batches import batches, masked_mean
+from .batches import Batch, batches, masked_mean
+from .capture import first_tensor
 
-__all__ = ["model_outputs", "accuracy_score", "fidelity_score"]
+__all__ = ["model_outputs", "outputs_of", "batch_outputs", "accuracy_score", "agreement_score", "fidelity_score",
+           "sample_indices", "probe_subset"]
 
 
 def model_outputs(model, features, batch_size: int = 64) -> torch.Tensor:
     """``model.module``'s output on ``features``, one flattened row per sample (token states are
     averaged over each text's real tokens)."""
-    found = []
+    return outputs_of(model.module, batches(features, batch_size, dtype=model.input_dtype, tokenizer=model.tokenizer,
+                                            max_length=model.max_length))
+
+
+def outputs_of(module: torch.nn.Module, inputs: Iterable[Batch]) -> torch.Tensor:
+    """``module``'s output on ready batches, one row per sample (see :func:`batch_outputs`)."""
     with torch.inference_mode():
-        for batch in batches(features, batch_size, dtype=model.input_dtype, tokenizer=model.tokenizer,
-                             max_length=model.max_length):
-            output = batch.run(model.module)
-            output = output if isinstance(output, torch.Tensor) else output[0]
-            if output.ndim == 3 and batch.mask is not None:  # token states: compare texts by masked mean
-                output = masked_mean(output, batch.mask)
-            found.append(output.float().flatten(1))
-    return torch.cat(found)
+        return torch.cat([batch_outputs(module, batch) for batch in inputs])
 
 
-def fidelity_score(baseline: torch.Tensor):
+def batch_outputs(module: torch.nn.Module, batch: Batch) -> torch.Tensor:
+    """``module``'s output on one batch as float32 rows: the first tensor it returns, flattened
+    after the sample axis; token states (with a mask) are averaged over each text's real tokens."""
+    output = first_tensor(batch.run(module))
+    if output.ndim == 3 and batch.mask is not None:
+        output = masked_mean(output, batch.mask)
+    return output.float().flatten(1)
+
+
+def fidelity_score(baseline: torch.Tensor, *, dtype: torch.dtype = torch.float32):
     """Mean cosine similarity of outputs to ``baseline``, row by row."""
-    return lambda outputs: float(torch.nn.functional.cosine_similarity(outputs, baseline, dim=1).mean())
+    if dtype == torch.float32:
+        return lambda outputs: float(torch.nn.functional.cosine_similarity(outputs, baseline, dim=1).mean())
+    reference = baseline.to(dtype)
+    return lambda outputs: float(torch.nn.functional.cosine_similarity(outputs.to(dtype), reference, dim=1).mean())
 
 
-def accuracy_score(labels):
+def accuracy_score(labels, *, dtype: torch.dtype = torch.float32):
     """Share of rows whose argmax is the label."""
     truth = torch.as_tensor(labels)
-    return lambda outputs: float((outputs.argmax(dim=1) == truth).float().mean())
+    return lambda outputs: float((outputs.argmax(dim=1) == truth).to(dtype).mean())
+
+
+def agreement_score(baseline: torch.Tensor, *, dtype: torch.dtype = torch.float32):
+    """Share of rows whose argmax is ``baseline``'s (agreement of predictions)."""
+    return accuracy_score(baseline.argmax(dim=1), dtype=dtype)
+
+
+def sample_indices(n: int, wanted: int, seed: int) -> np.ndarray:
+    """``wanted`` of ``n`` sample indices drawn without replacement with ``seed``, in increasing
+    order; all of them when ``wanted`` is 0 or at least ``n``."""
+    if wanted == 0 or wanted >= n:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, wanted, replace=False))
+
+
+def probe_subset(probe, wanted: int, seed: int):
+    """``(features, labels)`` of the probe's samples :func:`sample_indices` draws (labels None
+    when the probe has none); features stay an array for an array probe, else become a list."""
+    chosen = sample_indices(probe.info.n_samples, wanted, seed)
+    features = probe.features[chosen] if isinstance(probe.features, np.ndarray) else [probe.features[i] for i in chosen]
+    return features, None if probe.labels is None else probe.labels[chosen]

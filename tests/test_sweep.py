@@ -149,9 +149,10 @@ def test_grouping_one_at_a_time_and_fidelity_without_labels(tmp_path):
 def test_distillation_leaves_the_teacher_untouched(tmp_path):
     spec = planted_spec(tmp_path, "{layers: [hidden], n_ranks: 4, refine: 0, distill: {steps: 5, lr: 0.01}}")
     loaded = load_spec(spec)
+    from audit.outputs import outputs_of
     from audit.sources import load_model, load_probe
     from audit.sweep.evaluate import Evaluator, Task
-    from audit.sweep.setup import model_outputs, prepare
+    from audit.sweep.setup import prepare
 
     model = load_model(loaded)
     setup = prepare(loaded, model, load_probe(loaded))
@@ -161,7 +162,7 @@ def test_distillation_leaves_the_teacher_untouched(tmp_path):
     assert sorted(after) == sorted(before) and not hasattr(model.module.hidden, "parametrizations")
     for name, value in before.items():
         torch.testing.assert_close(after[name], value, rtol=0, atol=0)
-    assert setup.score(model_outputs(model.module, setup.inputs)) == 1.0
+    assert setup.score(outputs_of(model.module, setup.inputs)) == 1.0
 
 
 @pytest.mark.parametrize("sweep, where, what", [
@@ -209,3 +210,17 @@ def test_distillation_recovers_accuracy_a_truncation_lost(digits_setup):
     truncated = Evaluator(setup, DistillSpec())(Task(1, 3))
     distilled = Evaluator(setup, DistillSpec(steps=30, lr=0.01))(Task(1, 3))
     assert truncated < 0.7 and distilled > truncated + 0.15
+
+
+def test_shared_scores_and_subset():
+    from audit.outputs import accuracy_score, agreement_score, fidelity_score, sample_indices
+
+    teacher = torch.tensor([[2.0, 1.0], [0.0, 3.0], [1.0, 0.5], [0.2, 0.1]])
+    student = torch.tensor([[2.0, 1.0], [3.0, 0.0], [1.0, 0.5], [0.1, 0.2]])
+    assert agreement_score(teacher, dtype=torch.float64)(student) == 0.5
+    assert agreement_score(teacher)(student) == accuracy_score(teacher.argmax(dim=1))(student)
+    assert fidelity_score(teacher, dtype=torch.float64)(teacher) == pytest.approx(1.0, abs=1e-15)
+    assert list(sample_indices(7, 0, seed=3)) == list(range(7)) == list(sample_indices(7, 9, seed=3))
+    chosen = sample_indices(100, 10, seed=3)
+    assert len(set(chosen)) == 10 and list(chosen) == sorted(chosen)
+    assert list(chosen) == list(sample_indices(100, 10, seed=3))

@@ -15,6 +15,7 @@ from ..results import CostRow, Quality, Timing
 from .estimate import flops_per_sample, model_bytes, parameter_count, search_flops, store_bytes
 from .money import monthly_money
 from .onnx_timing import measure
+from ..sweep.lowrank import factorize
 from .variants import Projected, linear_map, svd_factorized, swapped
 
 __all__ = ["Bench", "BenchBase"]
@@ -67,7 +68,7 @@ class Bench(BenchBase):
 
     def __init__(self, loaded, model, probe, progress):
         self.cost, self.model, self.probe, self.progress = loaded.spec.cost, model, probe, progress
-        self.original = model.module
+        self.original, self._factors = model.module, {}
         self.seed, self.batch_size = loaded.spec.seed, loaded.spec.probe.batch_size
         self.sequence_length = (self.cost.sequence_length or model.max_length) if model.tokenizer else None
         self.inputs = _example_inputs(model, probe.features, self.cost.batch_size, self.sequence_length)
@@ -110,8 +111,12 @@ class Bench(BenchBase):
 
     @contextmanager
     def factorized(self, name: str, rank: int):
-        """The model with Linear ``name`` factorized at ``rank`` while the block runs."""
-        with swapped(self.model.module, name, svd_factorized(self.model.module.get_submodule(name), rank)):
+        """The model with Linear ``name`` factorized at ``rank`` while the block runs (one SVD per
+        layer, reused for every rank)."""
+        linear = self.model.module.get_submodule(name)
+        if name not in self._factors:
+            self._factors[name] = factorize(linear.weight)
+        with swapped(self.model.module, name, svd_factorized(linear, rank, factors=self._factors[name])):
             yield self.model.module
 
 

@@ -15,7 +15,7 @@ from ..sources.onnx_model import count_weights, linear_nodes, run_batched
 from .bench import BenchBase
 from .onnx_flops import COUNTED_OPS, flops_per_sample
 from .onnx_timing import onnx_session, timed
-from .onnx_variants import factorize_linear, project_output
+from .onnx_variants import factorize_linear, linear_factors, project_output
 
 __all__ = ["ONNX_EXPORTER", "ONNX_FLOP_COUNTER", "OnnxBench"]
 
@@ -33,7 +33,7 @@ class OnnxBench(BenchBase):
         self.cost, self.model, self.probe, self.progress = loaded.spec.cost, model, probe, progress
         self.seed, self.batch_size, self.sequence_length = loaded.spec.seed, loaded.spec.probe.batch_size, None
         self.graph = model.graph
-        self.original = self.graph.proto
+        self.original, self._factors = self.graph.proto, {}
         size = self.graph.fixed_batch or self.cost.batch_size
         chosen = [probe.features[i % len(probe.features)] for i in range(size)]
         self.inputs = {self.graph.input_name: torch.as_tensor(np.asarray(chosen, dtype=self.graph.input_dtype))}
@@ -83,8 +83,12 @@ class OnnxBench(BenchBase):
 
     @contextmanager
     def factorized(self, name: str, rank: int):
-        """The graph with the dense node producing ``name`` factorized at ``rank``."""
-        yield factorize_linear(self.original, self._linear(name), rank)
+        """The graph with the dense node producing ``name`` factorized at ``rank`` (one SVD per
+        layer, reused for every rank)."""
+        layer = self._linear(name)
+        if name not in self._factors:
+            self._factors[name] = linear_factors(self.original, layer)
+        yield factorize_linear(self.original, layer, rank, factors=self._factors[name])
 
     def _linear(self, name: str):
         return next(layer for layer in linear_nodes(self.original) if layer.output == name)

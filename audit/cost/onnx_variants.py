@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
+import torch
 from onnx import helper, numpy_helper
 
 from ..sources.onnx_model import LinearNode, stored_weights
+from ..sweep.lowrank import LowRankFactors, factorize
 
-__all__ = ["factorize_linear", "project_output"]
+__all__ = ["factorize_linear", "linear_factors", "project_output"]
 
 
 def project_output(proto: onnx.ModelProto, components: np.ndarray, *, mean: np.ndarray | None = None) -> onnx.ModelProto:
@@ -40,14 +42,24 @@ def project_output(proto: onnx.ModelProto, components: np.ndarray, *, mean: np.n
     return variant
 
 
-def factorize_linear(proto: onnx.ModelProto, layer: LinearNode, rank: int) -> onnx.ModelProto:
-    """The graph with ``layer`` replaced by ``x @ (U_r S_r) @ V_r^T (+ bias)``, the best rank-``rank``
-    approximation of its weight (Eckart-Young)."""
+def linear_factors(proto: onnx.ModelProto, layer: LinearNode) -> LowRankFactors:
+    """The SVD of ``layer``'s weight, read as torch's (out, in): compute once, factorize at any rank."""
+    node = next(n for n in proto.graph.node if (n.name or n.output[0]) == layer.node)
+    return factorize(torch.as_tensor(_weight_in_out(proto.graph, node, layer).T))
+
+
+def factorize_linear(proto: onnx.ModelProto, layer: LinearNode, rank: int, *,
+                     factors: LowRankFactors | None = None) -> onnx.ModelProto:
+    """The graph with ``layer`` replaced by ``x @ B^T @ A^T (+ bias)``, where ``A @ B`` is the best
+    rank-``rank`` approximation of its (out, in) weight (Eckart-Young; the balanced split of
+    :meth:`~audit.sweep.lowrank.LowRankFactors.split`). ``factors``: :func:`linear_factors`, to
+    reuse one SVD across ranks."""
     variant = _copy(proto)
     graph = variant.graph
     index, node = next((i, n) for i, n in enumerate(graph.node) if (n.name or n.output[0]) == layer.node)
-    weight = _weight_in_out(graph, node, layer)
-    left, right = _svd_factors(weight, rank)
+    out_rank, rank_in = (factors or linear_factors(proto, layer)).split(rank)
+    left = np.ascontiguousarray(rank_in.T.numpy(), dtype=np.float32)  # (in, r)
+    right = np.ascontiguousarray(out_rank.T.numpy(), dtype=np.float32)  # (r, out)
     names = _fresh_names(graph, f"{layer.node}_rank{rank}", ("left", "right", "thin", "product"))
     graph.initializer.extend([numpy_helper.from_array(left, names["left"]), numpy_helper.from_array(right, names["right"])])
     product = layer.output if node.op_type == "MatMul" or len(node.input) < 3 else names["product"]
@@ -66,12 +78,6 @@ def _weight_in_out(graph, node, layer: LinearNode) -> np.ndarray:
     weight = numpy_helper.to_array(stored_weights(graph)[layer.weight]).astype(np.float64)
     transposed = node.op_type == "Gemm" and any(a.name == "transB" and a.i for a in node.attribute)
     return weight.T if transposed else weight
-
-
-def _svd_factors(weight: np.ndarray, rank: int) -> tuple[np.ndarray, np.ndarray]:
-    u, s, vt = np.linalg.svd(weight, full_matrices=False)
-    rank = min(rank, s.size)
-    return (u[:, :rank] * s[:rank]).astype(np.float32), vt[:rank].astype(np.float32)
 
 
 def _bias_node(gemm, product: str, output: str):

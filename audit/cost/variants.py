@@ -21,6 +21,8 @@ import torch
 from sklearn.decomposition import PCA
 from torch import nn
 
+from ..sweep.lowrank import LowRankFactors, factorize
+
 __all__ = ["EmbeddingProjector", "Projected", "linear_map", "svd_factorized", "swapped"]
 
 
@@ -62,16 +64,17 @@ class Projected(nn.Module):
         return self.projection(self.model(*args, **kwargs))
 
 
-def svd_factorized(linear: nn.Linear, rank: int) -> nn.Sequential:
-    """``linear`` as two Linear layers through ``rank`` dimensions (truncated SVD of its weight)."""
-    weight = linear.weight.detach().double()
-    u, s, vh = torch.linalg.svd(weight, full_matrices=False)
-    root = s[:rank].sqrt()
-    first = nn.Linear(linear.in_features, rank, bias=False)
-    second = nn.Linear(rank, linear.out_features, bias=linear.bias is not None)
+def svd_factorized(linear: nn.Linear, rank: int, *, factors: LowRankFactors | None = None) -> nn.Sequential:
+    """``linear`` as two Linear layers through ``rank`` dimensions (truncated SVD of its weight):
+    the balanced split of :meth:`~audit.sweep.lowrank.LowRankFactors.split`. ``factors``: the
+    weight's :func:`~audit.sweep.lowrank.factorize`, to reuse one SVD across ranks."""
+    factors = factorize(linear.weight) if factors is None else factors
+    second_weight, first_weight = factors.split(rank)
+    first = nn.Linear(linear.in_features, first_weight.shape[0], bias=False)
+    second = nn.Linear(first_weight.shape[0], linear.out_features, bias=linear.bias is not None)
     with torch.no_grad():
-        first.weight.copy_((root[:, None] * vh[:rank]).to(linear.weight.dtype))
-        second.weight.copy_((u[:, :rank] * root[None, :]).to(linear.weight.dtype))
+        first.weight.copy_(first_weight)
+        second.weight.copy_(second_weight)
         if linear.bias is not None:
             second.bias.copy_(linear.bias.detach())
     return nn.Sequential(first, second)

@@ -22,12 +22,13 @@ plain search. The leading axes also give the search its row order (:func:`spatia
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 import torch
+
+from ..threads import one_torch_thread
 
 __all__ = ["Space", "Geometry", "worth_examining", "geometry", "full_space", "choose_space", "spatial_order"]
 
@@ -144,25 +145,15 @@ def _principal_axes(sample: torch.Tensor, count: int) -> tuple[np.ndarray, torch
 def _eigh(matrix: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Eigenvalues (descending, negatives from rounding set to 0) and eigenvectors, on one thread:
     LAPACK's many short parallel sections slow down by 10-50x when another process holds a core."""
-    with _one_thread():
+    with one_torch_thread():
         values, vectors = torch.linalg.eigh(matrix)
     return values.flip(0).clamp(min=0), vectors.flip(1)
 
 
 def _orthonormal(vectors: torch.Tensor) -> torch.Tensor:
     """An orthonormal basis (to float64 rounding) of the columns' span, the first ones first."""
-    with _one_thread():
+    with one_torch_thread():
         return torch.linalg.qr(vectors).Q
-
-
-@contextmanager
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def full_space(ordered: np.ndarray, centre: np.ndarray) -> Space:

@@ -15,8 +15,7 @@ from contextlib import contextmanager
 import torch
 from torch.nn.utils import parametrize
 
-from ..batches import masked_mean
-from ..capture import first_tensor
+from ..outputs import batch_outputs
 
 __all__ = ["distilled"]
 
@@ -62,20 +61,13 @@ def _train(setup, parameters: list, options) -> None:
                 index = int(torch.randint(len(setup.inputs), (1,), generator=generator))
                 batch = setup.inputs[index]
                 teacher = setup.teacher_outputs[starts[index]: starts[index] + batch.size].clone()
-                loss = _loss(_student(setup.module, batch), teacher, setup.measure, options.temperature)
+                loss = _loss(batch_outputs(setup.module, batch), teacher, setup.measure, options.temperature)
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
     finally:
         for p in frozen:
             p.requires_grad_(True)
-
-
-def _student(module, batch) -> torch.Tensor:
-    output = first_tensor(batch.run(module))
-    if output.ndim == 3 and batch.mask is not None:
-        output = masked_mean(output, batch.mask)
-    return output.float().flatten(1)
 
 
 def _loss(student: torch.Tensor, teacher: torch.Tensor, measure: str, temperature: float) -> torch.Tensor:

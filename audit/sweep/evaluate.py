@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import torch
 
 from .distill import distilled
-from .setup import SweepSetup, model_outputs
+from ..outputs import outputs_of
+from .setup import SweepSetup
 
 __all__ = ["Task", "Evaluator", "low_rank_weights"]
 
@@ -41,9 +42,9 @@ class Evaluator:
         layers = {name: modules[name] for name in names}
         if self.distill.steps > 0:
             with distilled(layers, setup.factors, task.rank, setup, self.distill):
-                return setup.score(model_outputs(setup.module, setup.inputs))
+                return setup.score(outputs_of(setup.module, setup.inputs))
         with low_rank_weights(layers, setup.factors, task.rank):
-            return setup.score(model_outputs(setup.module, setup.inputs))
+            return setup.score(outputs_of(setup.module, setup.inputs))
 
 
 @contextmanager

@@ -20,12 +20,10 @@ from __future__ import annotations
 import copy
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import replace
 
-import torch
-
 from ..errors import AuditInputError
+from ..threads import one_torch_thread
 from .evaluate import Evaluator, Task
 
 __all__ = ["run_local", "run_ray", "chunks", "one_torch_thread"]
@@ -91,14 +89,3 @@ def _counted(evaluator, task, progress) -> float:
     if progress is not None:
         progress.update(1)
     return score
-
-
-@contextmanager
-def one_torch_thread():
-    """Within the block torch uses one intra-op thread (restored afterwards)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)

@@ -3,13 +3,14 @@ knee, then the fitted curve, the knee and the rank per level as a :class:`SweepR
 
 from __future__ import annotations
 
+from ..outputs import outputs_of
 from ..results import RankLevel, SweepGroup, SweepPoint, SweepResult
 from .curve import fit_curve
 from .evaluate import Task
 from .executor import one_torch_thread, run_local, run_ray
 from .grid import geometric_ranks, refined_ranks
 from .lowrank import dense_parameters, factorized_parameters
-from .setup import SweepSetup, model_outputs, prepare
+from .setup import SweepSetup, prepare
 
 __all__ = ["sweep_result"]
 
@@ -24,7 +25,7 @@ def sweep_result(loaded, model, probe, progress=None) -> SweepResult:
 def _sweep(loaded, model, probe, progress) -> SweepResult:
     sweep = loaded.spec.sweep
     setup = prepare(loaded, model, probe)
-    teacher = setup.score(model_outputs(setup.module, setup.inputs))
+    teacher = setup.score(outputs_of(setup.module, setup.inputs))
     first = [Task(g, rank) for g in range(len(setup.groups)) for rank in geometric_ranks(_full_rank(setup, g),
                                                                                          n_ranks=sweep.n_ranks)]
     scores = dict(zip(first, _evaluate(loaded, setup, first, progress, "sweep")))

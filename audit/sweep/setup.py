@@ -12,16 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-import numpy as np
 import torch
 
 from ..accuracy import outputs_class_scores
-from ..batches import Batch, batches, masked_mean
-from ..capture import first_tensor
+from ..batches import Batch, batches
 from ..layers import largest_container, select_layers
+from ..outputs import accuracy_score, agreement_score, fidelity_score, outputs_of, probe_subset
 from .lowrank import LowRankFactors, factorize
 
-__all__ = ["SweepSetup", "prepare", "prepare_from_spec", "model_outputs", "FACTORIZABLE"]
+__all__ = ["SweepSetup", "prepare", "prepare_from_spec", "FACTORIZABLE"]
 
 FACTORIZABLE = (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d)
 _MEASURES = {
@@ -54,17 +53,15 @@ def prepare(loaded, model, probe) -> SweepSetup:
     """The sweep's shared state for a loaded model and probe (the spec's ``sweep`` section)."""
     sweep, seed = loaded.spec.sweep, loaded.spec.seed
     names = sweep_layers(loaded, model.module)
-    chosen = _subset(probe.info.n_samples, sweep.n_samples, seed)
-    features = probe.features[chosen] if isinstance(probe.features, np.ndarray) else [probe.features[i] for i in chosen]
+    features, labels = probe_subset(probe, sweep.n_samples, seed)
     inputs = list(batches(features, loaded.spec.probe.batch_size, dtype=model.input_dtype,
                           tokenizer=model.tokenizer, max_length=model.max_length))
-    teacher = model_outputs(model.module, inputs)
-    labels = None if probe.labels is None else probe.labels[chosen]
+    teacher = outputs_of(model.module, inputs)
     modules = dict(model.module.named_modules())
     measure, score = _scorer(teacher, labels, sweep.fidelity)
     return SweepSetup(module=model.module, inputs=inputs, groups=_groups(names, model.module, sweep.grouping),
                       factors={name: factorize(modules[name].weight) for name in names}, measure=measure,
-                      teacher_outputs=teacher, score=score, n_samples=len(chosen))
+                      teacher_outputs=teacher, score=score, n_samples=len(features))
 
 
 def prepare_from_spec(spec_path: str) -> SweepSetup:
@@ -90,24 +87,6 @@ def sweep_layers(loaded, module: torch.nn.Module) -> list[str]:
     return select_layers(available, sweep.layers or ["*"], sweep.exclude, fail)
 
 
-def model_outputs(module: torch.nn.Module, inputs: list[Batch]) -> torch.Tensor:
-    """The model's outputs on ``inputs``, one row per sample (token states: their masked mean)."""
-    found = []
-    with torch.inference_mode():
-        for batch in inputs:
-            output = first_tensor(batch.run(module))
-            if output.ndim == 3 and batch.mask is not None:
-                output = masked_mean(output, batch.mask)
-            found.append(output.float().flatten(1))
-    return torch.cat(found)
-
-
-def _subset(n: int, wanted: int, seed: int) -> np.ndarray:
-    if wanted == 0 or wanted >= n:
-        return np.arange(n)
-    return np.sort(np.random.default_rng(seed).choice(n, wanted, replace=False))
-
-
 def _groups(names: list[str], module: torch.nn.Module, grouping: str) -> list[tuple[str, tuple[str, ...]]]:
     if grouping == "one_at_a_time":
         return [(name, (name,)) for name in names]
@@ -124,12 +103,10 @@ def _groups(names: list[str], module: torch.nn.Module, grouping: str) -> list[tu
 
 
 def _scorer(teacher: torch.Tensor, labels, fidelity: str):
+    """The measure and its score, in double precision."""
     predictions = teacher.argmax(dim=1).numpy() if teacher.shape[1] > 1 else None
     if labels is not None and outputs_class_scores(predictions, labels, teacher.shape[1]):
-        truth = torch.as_tensor(labels)
-        return "accuracy", lambda outputs: float((outputs.argmax(dim=1) == truth).double().mean())
+        return "accuracy", accuracy_score(labels, dtype=torch.float64)
     if fidelity == "agreement" and teacher.shape[1] > 1:
-        reference = teacher.argmax(dim=1)
-        return "agreement", lambda outputs: float((outputs.argmax(dim=1) == reference).double().mean())
-    return "cosine", lambda outputs: float(torch.nn.functional.cosine_similarity(
-        outputs.double(), teacher.double(), dim=1).mean())
+        return "agreement", agreement_score(teacher, dtype=torch.float64)
+    return "cosine", fidelity_score(teacher, dtype=torch.float64)

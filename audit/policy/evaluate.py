@@ -57,9 +57,10 @@ def evaluate_rule(rule: Rule, document: dict, *, policy: str = "", baseline: dic
 
 def _values(rule: Rule, document: dict) -> dict[str, float | None]:
     """``{target: number}`` the rule reads from ``document``."""
-    if rule.metric in DERIVED and DERIVED[rule.metric].count is not None:
-        return {"model": DERIVED[rule.metric].count(document)}
-    found = walk(document, rule.resolved_path(), layers=rule.layers, role=rule.role)
+    if rule.metric in DERIVED:
+        found = DERIVED[rule.metric].values(document, layers=rule.layers, role=rule.role)
+    else:
+        found = walk(document, rule.resolved_path(), layers=rule.layers, role=rule.role)
     return {target: as_number(value) for target, value in found}
 
 

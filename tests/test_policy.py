@@ -136,15 +136,21 @@ STOCK_CASES = [
     ("default", "metrics-computed", {}, {"failed": True}, "FAIL"),
     ("default", "id-settled", {"sample_size": 0.1}, {"sample_size": 0.11}, "WARN"),
     ("default", "hidden-width-used", {"hidden_id": 6.4}, {"hidden_id": 6.3}, "WARN"),  # 1 - 6.4/128 = 0.95
+    ("default", "resize-worth-acting-on", {"factorized_parameters": 500}, {"factorized_parameters": 490}, "WARN"),
+    ("default", "factorization-headroom", {"compression_95": 10.0}, {"compression_95": 10.5}, "WARN"),
     ("embedding", "embedding-not-collapsed", {"output_id": 2.0}, {"output_id": 1.9}, "FAIL"),
     ("embedding", "embedding-width-used", {"output_id": 38.4}, {"output_id": 38.0}, "WARN"),  # 1 - 38.4/384 = 0.9
     ("embedding", "token-table-used", {"token_id": 19.2}, {"token_id": 19.0}, "WARN"),
     ("embedding", "few-duplicate-heads", {"head_groups": 4}, {"head_groups": 5}, "WARN"),
+    ("embedding", "recommended-width-keeps-recall", {"retained": 0.95}, {"retained": 0.94}, "FAIL"),
+    ("embedding", "store-saving-worth-acting-on", {"embedding_width": 192}, {"embedding_width": 190}, "WARN"),  # of 384
     ("strict", "metrics-computed", {}, {"failed": True}, "FAIL"),
     ("strict", "no-warnings", {}, {"warnings": ("blocks.0: 5000 of 9000 points sampled",)}, "FAIL"),
     ("strict", "id-settled", {"sample_size": 0.05}, {"sample_size": 0.06}, "FAIL"),
     ("strict", "hidden-width-used", {"hidden_id": 32.0}, {"hidden_id": 31.0}, "FAIL"),  # 1 - 32/128 = 0.75
     ("strict", "no-duplicate-heads", {}, {"head_groups": 1}, "FAIL"),
+    ("strict", "right-sized", {"factorized_parameters": 750}, {"factorized_parameters": 740}, "FAIL"),  # of 1000
+    ("strict", "little-factorization-headroom", {"compression_95": 4.0}, {"compression_95": 4.1}, "FAIL"),
     ("regression", "accuracy-kept", {"accuracy": 0.891}, {"accuracy": 0.889}, "FAIL"),  # baseline 0.9
     ("regression", "no-new-failed-metrics", {}, {"failed": True}, "FAIL"),
     ("regression", "id-stable", {"hidden_id": 50.0}, {"hidden_id": 50.5}, "WARN"),  # baseline 40: +25%
@@ -186,6 +192,13 @@ def test_missing_values_follow_the_rule():
     no_tokens = dataclasses.replace(crafted(), token_embeddings=None, heads=None)
     assert outcome("embedding", "token-table-used", no_tokens).status == "PASS"
     assert outcome("strict", "no-duplicate-heads", no_tokens).status == "PASS"
+    no_cost = dataclasses.replace(crafted(), cost=None, sweep=None)
+    no_recommendation = crafted(embedding_width=None)
+    for pack, rule in (("default", "resize-worth-acting-on"), ("default", "factorization-headroom"),
+                       ("embedding", "recommended-width-keeps-recall"), ("embedding", "store-saving-worth-acting-on"),
+                       ("strict", "right-sized"), ("strict", "little-factorization-headroom")):
+        assert outcome(pack, rule, no_cost).status == "PASS", rule
+        assert outcome(pack, rule, no_recommendation).status == "PASS", rule
 
 
 COST_FIGURES = ("resize_recommended", "recommended_width", "quality_retained", "model_bytes_reduction",

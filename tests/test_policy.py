@@ -240,6 +240,22 @@ def test_a_target_without_a_recommendation_has_no_savings():
     assert observed("compression_at_95", crafted(compression_95=None)) == {"blocks.0": None}  # 95% never reached
 
 
+def test_the_detail_says_which_values_were_not_measured():
+    def detail(figure: str, result: AuditResult, **rule) -> str:
+        return evaluate_rule(Rule(id="r", metric=figure, must_be="<=", threshold=0.5, message="m", missing="pass",
+                                  **rule), result.to_dict()).detail
+
+    assert detail("store_bytes_reduction", crafted()) == "head: 0.3333, <= 0.5 (2 of 2 PASS)"  # not blocks.0's None
+    assert detail("store_bytes_reduction", crafted(embedding_width=None)) == \
+        "2 values, all not measured (missing: pass)"
+    assert detail("model_bytes_reduction", crafted(embedding_width=None)) == "blocks.0: 0.2, <= 0.5 (2 of 2 PASS)"
+    assert detail("model_bytes_reduction", crafted()) == "all 2 values <= 0.5"
+    two = crafted(embedding_width=96)
+    assert detail("model_bytes_reduction", dataclasses.replace(two, cost=dataclasses.replace(
+        two.cost, targets=(*two.cost.targets, _target("extra", "linear", 64, None))))) == \
+        "all 2 values <= 0.5 (1 not measured, missing: pass)"
+
+
 NOT_COMPUTED = CostResult(status="not_computed", reason="not a torch module", targets=(), settings={},
                           quality_floor=0.95)
 

@@ -146,3 +146,82 @@ def test_ci_examples_run_real_cli_flags_and_keep_the_reports(name):
     args = _parser().parse_args(command[1:])
     assert args.command.__name__ == "_run" and args.policy and (ROOT / args.spec).is_file()
     assert {f"{args.out}/{file}" for file in ("report.pdf", "junit.xml")} <= set(kept)
+
+
+SAVINGS_PACK = """rules:  # the pack is named by its file
+  - id: every-block-resizable
+    metric: resize_recommended
+    layers: ["blocks.*"]
+    must_be: "=="
+    threshold: 1
+    message: A factorized block got no rank that keeps the quality floor.
+  - id: recommended-keeps-accuracy
+    metric: quality_retained
+    must_be: ">="
+    threshold: 0.95
+    message: A recommended rank keeps under 95% of the accuracy.
+  - id: savings-{verdict}
+    metric: model_bytes_reduction
+    must_be: "{must_be}"
+    threshold: {threshold}
+    severity: {severity}
+    message: The recommended factorization {verdict}.
+  - id: compressible-at-95
+    metric: compression_at_95
+    must_be: ">="
+    threshold: 2
+    message: A block does not halve at 95% of the teacher's score.
+"""
+
+
+def savings_pack(folder: Path, name: str, *, must_be: str = ">=", threshold: float = 0.05,
+                 severity: str = "fail") -> Path:
+    path = folder / f"{name}.yaml"
+    path.write_text(SAVINGS_PACK.format(verdict=name, must_be=must_be, threshold=threshold, severity=severity))
+    return path
+
+
+@pytest.fixture(scope="module")
+def costed(tmp_path_factory):
+    """The digits example's own cost and sweep sections on a lighter audit (two metrics, five timed
+    runs), gated by a pack of cost and sweep figures it passes."""
+    folder = tmp_path_factory.mktemp("costed")
+    example = yaml.safe_load((EXAMPLE / "audit.yaml").read_text())
+    extra = yaml.safe_dump({"sweep": example["sweep"], "cost": {**example["cost"], "warmup": 1, "repeats": 5}})
+    spec = write_spec(folder, EXAMPLE / "weights.safetensors", extra=extra)
+    spec.write_text(spec.read_text().replace('include: ["blocks.*.act", head]', 'include: ["blocks.*.linear", head]'))
+    code = main(["run", str(spec), "--out", str(folder / "out"), "-q", "--policy", str(savings_pack(folder, "saves"))])
+    return {"folder": folder, "code": code, "audit": folder / "out" / "audit.json"}
+
+
+def test_cost_and_sweep_figures_gate_a_real_audit(costed):
+    assert costed["code"] == 0
+    document = json.loads(costed["audit"].read_text())
+    outcomes = {o["rule"]: o for o in document["verdict"]["outcomes"]}
+    assert {rule: o["status"] for rule, o in outcomes.items()} == dict.fromkeys(
+        ["every-block-resizable", "recommended-keeps-accuracy", "savings-saves", "compressible-at-95"], "PASS")
+    for target in document["cost"]["targets"]:  # the figure is the recommended row against the original
+        row = next(row for row in target["candidates"] if row["width"] == target["recommended"])
+        saved = 1 - row["model_bytes"]["float32"] / target["original"]["model_bytes"]["float32"]
+        observed = {o["target"]: o["value"] for o in outcomes["savings-saves"]["observations"]}
+        assert observed[target["name"]] == pytest.approx(saved)
+    groups = {o["target"] for o in outcomes["compressible-at-95"]["observations"]}
+    assert groups == {"blocks.0.linear", "blocks.1.linear", "blocks.2.linear"}  # one_at_a_time: a group per layer
+
+
+def test_cost_figures_fail_warn_and_miss_through_the_cli(costed, audits, tmp_path, capsys):
+    found = str(costed["audit"])
+    too_big = savings_pack(tmp_path, "leaves-a-quarter", must_be="<=", threshold=0.25)  # digits saves ~33%
+    assert main(["compare", found, found, "--policy", str(too_big)]) == 1
+    assert "FAIL  savings-leaves-a-quarter (leaves-a-quarter)" in capsys.readouterr().out
+    worth = savings_pack(tmp_path, "is-worth-acting-on", must_be="<=", threshold=0.25, severity="warn")
+    assert main(["compare", found, found, "--policy", str(worth)]) == 0
+    assert main(["compare", found, found, "--policy", str(worth), "--fail-on", "warn"]) == 1
+    capsys.readouterr()
+    no_cost = str(audits["folder"] / "base" / "audit.json")  # an audit without cost or sweep sections
+    assert main(["compare", no_cost, no_cost, "--policy", str(savings_pack(tmp_path, "saves"))]) == 1
+    assert ("ERROR every-block-resizable (saves): resize_recommended of layers blocks.* == 1: nothing selected "
+            "(missing: error)") in capsys.readouterr().out
+    lenient = tmp_path / "lenient.yaml"
+    lenient.write_text(savings_pack(tmp_path, "saves").read_text().replace("    message:", "    missing: pass\n    message:"))
+    assert main(["compare", no_cost, no_cost, "--policy", str(lenient)]) == 0

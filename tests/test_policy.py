@@ -12,10 +12,11 @@ import pytest
 import xmlschema
 
 from audit.errors import SpecError
-from audit.policy import Gate, evaluate, evaluate_rule, load_pack, stock_packs
+from audit.policy import Gate, Rule, evaluate, evaluate_rule, load_pack, stock_packs
 from audit.render import junit, markdown
-from audit.results import (AccuracyResult, AuditResult, EnvironmentInfo, HeadLayerResult, HeadsResult, LayerResult,
-                           MetricResult, ModelInfo, ProbeInfo, TokenEmbeddingResult)
+from audit.results import (AccuracyResult, AuditResult, CostResult, CostRow, CostTarget, EnvironmentInfo,
+                           HeadLayerResult, HeadsResult, LayerResult, MetricResult, ModelInfo, Money, ProbeInfo,
+                           Quality, RankLevel, SweepGroup, SweepPoint, SweepResult, Timing, TokenEmbeddingResult)
 
 JUNIT_XSD = Path(__file__).parent / "data" / "junit-windyroad.xsd"
 
@@ -42,12 +43,62 @@ def _heads(groups: int) -> HeadsResult:
                        prune_candidates=(), prune_fraction=0.1)
 
 
+def _row(width: int, parameters: int, *, store: int | None, retained: float, p50_s: float = 0.01,
+         per_month: float = 10.0) -> CostRow:
+    return CostRow(width=width, sources=("spec",), parameters=parameters,
+                   model_bytes={"float32": 4 * parameters, "float16": 2 * parameters, "int8": parameters},
+                   flops_per_sample=2 * parameters, store_bytes=store,
+                   timing=Timing(batch_size=8, sequence_length=None, warmup=1, repeats=5, threads=1, p50_s=p50_s,
+                                 p95_s=p50_s, throughput=8 / p50_s, onnx_bytes=4 * parameters, max_abs_diff=0.0,
+                                 reference_p50_s=0.01),
+                   money=Money(currency="USD", storage_per_month=None, compute_per_month=per_month),
+                   quality=Quality(measure="recall@10", retained=retained))
+
+
+def _target(name: str, kind: str, width: int, recommended: int | None, *, parameters: int = 1000,
+            retained: float = 0.97) -> CostTarget:
+    """A cost target of full ``width`` (1000 parameters, a store of 1000 bytes per dimension when an
+    embedding) whose one candidate, at width ``recommended``, has ``parameters``; None: no candidate
+    kept the floor (the candidate is then at half the width)."""
+    store = (lambda w: 1000 * w) if kind == "embedding" else (lambda w: None)
+    candidate = recommended or width // 2
+    return CostTarget(name=name, kind=kind, module_type="Linear", width=width,
+                      original=_row(width, 1000, store=store(width), retained=1.0),
+                      candidates=(_row(candidate, parameters, store=store(candidate), retained=retained, p50_s=0.008,
+                                       per_month=8.0),),
+                      recommended=recommended, recommendation="r", method="m")
+
+
+def _cost(embedding_width: int | None, factorized_parameters: int, retained: float) -> CostResult:
+    """The output ``head`` (width 384) reduced to ``embedding_width`` keeping ``retained`` of recall, and
+    ``blocks.0`` factorized at rank 16 into a model of ``factorized_parameters`` (of 1000)."""
+    targets = (_target("head", "embedding", 384, embedding_width, retained=retained),
+               _target("blocks.0", "linear", 128, 16, parameters=factorized_parameters))
+    return CostResult(status="ok", reason="", targets=targets, settings={}, quality_floor=0.95)
+
+
+def _sweep(compression_95: float | None, knee_retained: float = 0.97) -> SweepResult:
+    """``blocks.0`` (full 8192 parameters) reaching 95% of the teacher's score at ``compression_95``."""
+    def point(compression: float, retained: float) -> SweepPoint:
+        return SweepPoint(rank=8, score=retained, retained=retained, parameters=round(8192 / compression),
+                          reduction=1 - 1 / compression, compression=compression)
+    at_95 = None if compression_95 is None else point(compression_95, 0.96)
+    group = SweepGroup(name="blocks.0", layers=("blocks.0",), full_rank=64, full_parameters=8192, points=(),
+                       fit_ranks=(), fit_scores=(), knee=point(5.0, knee_retained),
+                       levels=(RankLevel(0.9, point(6.0, 0.91)), RankLevel(0.95, at_95)))
+    return SweepResult(measure="accuracy", measure_description="d", teacher_score=1.0, n_samples=512,
+                       grouping="one_at_a_time", executor="local", workers=1, distill_steps=0, distill_lr=None,
+                       levels=(0.9, 0.95), groups=(group,))
+
+
 def crafted(*, hidden_id=40.0, output_id=60.0, sample_size=0.02, failed=False, accuracy=0.9, head_groups=0,
-            token_id=100.0, warnings=(), with_sample_size=True) -> AuditResult:
+            token_id=100.0, warnings=(), with_sample_size=True, embedding_width=256, factorized_parameters=800,
+            retained=0.97, compression_95=3.0) -> AuditResult:
     """A result every stock rule passes; each keyword moves one figure the rules read.
 
     Hidden layer ``blocks.0`` (width 128), output ``head`` (width 384, a sentence embedding),
-    token embeddings of width 384, one attention layer with ``head_groups`` duplicate groups.
+    token embeddings of width 384, one attention layer with ``head_groups`` duplicate groups; a
+    cost stage (see :func:`_cost`) and a sweep of ``blocks.0`` (see :func:`_sweep`).
     """
     layers = (_layer("blocks.0", 128, None if failed else hidden_id, sample_size),
               _layer("head", 384, output_id, sample_size, is_output=True))
@@ -66,6 +117,7 @@ def crafted(*, hidden_id=40.0, output_id=60.0, sample_size=0.02, failed=False, a
         token_embeddings=TokenEmbeddingResult(module="embeddings", vocab_size=30000, width=384, n_rows=30000,
                                               id=_metric("twonn", token_id), suggested_lora_rank=128,
                                               lora_rank_rule="rule"),
+        cost=_cost(embedding_width, factorized_parameters, retained), sweep=_sweep(compression_95),
         warnings=tuple(warnings), created="2026-01-31T12:00:00+00:00")
 
 
@@ -84,15 +136,21 @@ STOCK_CASES = [
     ("default", "metrics-computed", {}, {"failed": True}, "FAIL"),
     ("default", "id-settled", {"sample_size": 0.1}, {"sample_size": 0.11}, "WARN"),
     ("default", "hidden-width-used", {"hidden_id": 6.4}, {"hidden_id": 6.3}, "WARN"),  # 1 - 6.4/128 = 0.95
+    ("default", "resize-worth-acting-on", {"factorized_parameters": 500}, {"factorized_parameters": 490}, "WARN"),
+    ("default", "factorization-headroom", {"compression_95": 10.0}, {"compression_95": 10.5}, "WARN"),
     ("embedding", "embedding-not-collapsed", {"output_id": 2.0}, {"output_id": 1.9}, "FAIL"),
     ("embedding", "embedding-width-used", {"output_id": 38.4}, {"output_id": 38.0}, "WARN"),  # 1 - 38.4/384 = 0.9
     ("embedding", "token-table-used", {"token_id": 19.2}, {"token_id": 19.0}, "WARN"),
     ("embedding", "few-duplicate-heads", {"head_groups": 4}, {"head_groups": 5}, "WARN"),
+    ("embedding", "recommended-width-keeps-recall", {"retained": 0.95}, {"retained": 0.94}, "FAIL"),
+    ("embedding", "store-saving-worth-acting-on", {"embedding_width": 192}, {"embedding_width": 190}, "WARN"),  # of 384
     ("strict", "metrics-computed", {}, {"failed": True}, "FAIL"),
     ("strict", "no-warnings", {}, {"warnings": ("blocks.0: 5000 of 9000 points sampled",)}, "FAIL"),
     ("strict", "id-settled", {"sample_size": 0.05}, {"sample_size": 0.06}, "FAIL"),
     ("strict", "hidden-width-used", {"hidden_id": 32.0}, {"hidden_id": 31.0}, "FAIL"),  # 1 - 32/128 = 0.75
     ("strict", "no-duplicate-heads", {}, {"head_groups": 1}, "FAIL"),
+    ("strict", "right-sized", {"factorized_parameters": 750}, {"factorized_parameters": 740}, "FAIL"),  # of 1000
+    ("strict", "little-factorization-headroom", {"compression_95": 4.0}, {"compression_95": 4.1}, "FAIL"),
     ("regression", "accuracy-kept", {"accuracy": 0.891}, {"accuracy": 0.889}, "FAIL"),  # baseline 0.9
     ("regression", "no-new-failed-metrics", {}, {"failed": True}, "FAIL"),
     ("regression", "id-stable", {"hidden_id": 50.0}, {"hidden_id": 50.5}, "WARN"),  # baseline 40: +25%
@@ -134,6 +192,86 @@ def test_missing_values_follow_the_rule():
     no_tokens = dataclasses.replace(crafted(), token_embeddings=None, heads=None)
     assert outcome("embedding", "token-table-used", no_tokens).status == "PASS"
     assert outcome("strict", "no-duplicate-heads", no_tokens).status == "PASS"
+    no_cost = dataclasses.replace(crafted(), cost=None, sweep=None)
+    no_recommendation = crafted(embedding_width=None)
+    for pack, rule in (("default", "resize-worth-acting-on"), ("default", "factorization-headroom"),
+                       ("embedding", "recommended-width-keeps-recall"), ("embedding", "store-saving-worth-acting-on"),
+                       ("strict", "right-sized"), ("strict", "little-factorization-headroom")):
+        assert outcome(pack, rule, no_cost).status == "PASS", rule
+        assert outcome(pack, rule, no_recommendation).status == "PASS", rule
+
+
+COST_FIGURES = ("resize_recommended", "recommended_width", "quality_retained", "model_bytes_reduction",
+                "flops_reduction", "store_bytes_reduction", "latency_change", "money_saved_per_month")
+SWEEP_FIGURES = ("compression_at_95", "knee_compression", "knee_retained")
+
+
+def observed(figure: str, result: AuditResult, **rule) -> dict[str, float | None]:
+    found = evaluate_rule(Rule(id="r", metric=figure, must_be=">=", threshold=0, message="m", **rule), result.to_dict())
+    return {o.target: None if o.value is None else round(o.value, 6) for o in found.observations}
+
+
+def test_cost_and_sweep_figures_read_each_target_and_group():
+    result = crafted(embedding_width=96, factorized_parameters=600, retained=0.96, compression_95=4.5)
+    assert {figure: observed(figure, result) for figure in (*COST_FIGURES, *SWEEP_FIGURES)} == {
+        "resize_recommended": {"head": 1.0, "blocks.0": 1.0},
+        "recommended_width": {"head": 96.0, "blocks.0": 16.0},
+        "quality_retained": {"head": 0.96, "blocks.0": 0.97},
+        "model_bytes_reduction": {"head": 0.0, "blocks.0": 0.4},  # 600 of 1000 parameters
+        "flops_reduction": {"head": 0.0, "blocks.0": 0.4},
+        "store_bytes_reduction": {"head": 0.75, "blocks.0": None},  # 96 of 384 dims; a Linear has no store
+        "latency_change": {"head": -0.2, "blocks.0": -0.2},  # p50 8 ms against 10 ms in the same runs
+        "money_saved_per_month": {"head": 2.0, "blocks.0": 2.0},  # 10 - 8 a month
+        "compression_at_95": {"blocks.0": 4.5},
+        "knee_compression": {"blocks.0": 5.0},
+        "knee_retained": {"blocks.0": 0.97},
+    }
+    assert observed("store_bytes_reduction", result, layers=("he*",)) == {"head": 0.75}  # globs select targets
+
+
+def test_a_target_without_a_recommendation_has_no_savings():
+    result = crafted(embedding_width=None)
+    assert observed("resize_recommended", result) == {"head": 0.0, "blocks.0": 1.0}
+    for figure in COST_FIGURES[1:]:
+        assert observed(figure, result, layers=("head",)) == {"head": None}, figure
+    rule = Rule(id="r", metric="quality_retained", layers=("head",), must_be=">=", threshold=0.9, message="m")
+    assert evaluate_rule(rule, result.to_dict()).status == "ERROR"  # missing: error, the default
+    assert evaluate_rule(rule.model_copy(update={"missing": "pass"}), result.to_dict()).status == "PASS"
+    assert observed("compression_at_95", crafted(compression_95=None)) == {"blocks.0": None}  # 95% never reached
+
+
+def test_the_detail_says_which_values_were_not_measured():
+    def detail(figure: str, result: AuditResult, **rule) -> str:
+        return evaluate_rule(Rule(id="r", metric=figure, must_be="<=", threshold=0.5, message="m", missing="pass",
+                                  **rule), result.to_dict()).detail
+
+    assert detail("store_bytes_reduction", crafted()) == "head: 0.3333, <= 0.5 (2 of 2 PASS)"  # not blocks.0's None
+    assert detail("store_bytes_reduction", crafted(embedding_width=None)) == \
+        "2 values, all not measured (missing: pass)"
+    assert detail("model_bytes_reduction", crafted(embedding_width=None)) == "blocks.0: 0.2, <= 0.5 (2 of 2 PASS)"
+    assert detail("model_bytes_reduction", crafted()) == "all 2 values <= 0.5"
+    two = crafted(embedding_width=96)
+    assert detail("model_bytes_reduction", dataclasses.replace(two, cost=dataclasses.replace(
+        two.cost, targets=(*two.cost.targets, _target("extra", "linear", 64, None))))) == \
+        "all 2 values <= 0.5 (1 not measured, missing: pass)"
+
+
+NOT_COMPUTED = CostResult(status="not_computed", reason="not a torch module", targets=(), settings={},
+                          quality_floor=0.95)
+
+
+ABSENT = [("cost", figure, absent) for figure in COST_FIGURES for absent in (None, NOT_COMPUTED)] + \
+         [("sweep", figure, None) for figure in SWEEP_FIGURES]
+
+
+@pytest.mark.parametrize("section, figure, absent", ABSENT,
+                         ids=[f"{figure}-{'none' if absent is None else 'not-computed'}" for _, figure, absent in ABSENT])
+def test_no_cost_or_sweep_section_is_a_missing_figure(section, figure, absent):
+    result = dataclasses.replace(crafted(), **{section: absent})
+    outcomes = {missing: evaluate_rule(Rule(id="r", metric=figure, must_be=">=", threshold=0, message="m",
+                                            missing=missing), result.to_dict()) for missing in ("error", "pass", "warn")}
+    assert {missing: o.status for missing, o in outcomes.items()} == {"error": "ERROR", "pass": "PASS", "warn": "WARN"}
+    assert outcomes["error"].detail == "nothing selected (missing: error)"
 
 
 def write_pack(tmp_path: Path, text: str) -> Path:

@@ -57,9 +57,10 @@ def evaluate_rule(rule: Rule, document: dict, *, policy: str = "", baseline: dic
 
 def _values(rule: Rule, document: dict) -> dict[str, float | None]:
     """``{target: number}`` the rule reads from ``document``."""
-    if rule.metric in DERIVED and DERIVED[rule.metric].count is not None:
-        return {"model": DERIVED[rule.metric].count(document)}
-    found = walk(document, rule.resolved_path(), layers=rule.layers, role=rule.role)
+    if rule.metric in DERIVED:
+        found = DERIVED[rule.metric].values(document, layers=rule.layers, role=rule.role)
+    else:
+        found = walk(document, rule.resolved_path(), layers=rule.layers, role=rule.role)
     return {target: as_number(value) for target, value in found}
 
 
@@ -104,8 +105,11 @@ def _judge(rule: Rule, observations: Sequence[Observation]) -> tuple[str, str]:
     if not observations:
         return _missing_status(rule), f"nothing selected (missing: {rule.missing})"
     worst = max(observations, key=lambda item: STATUS_ORDER.index(item.status))
-    if worst.status == "PASS" and len(observations) > 1:
-        return "PASS", f"all {len(observations)} values {rule.condition()}"
+    measured = [item for item in observations if item.value is not None]
+    if len(observations) > 1 and (not measured or (worst.status == "PASS" and len(measured) > 1)):
+        return worst.status, _all_alike(rule, len(measured), len(observations))
+    if worst.status == "PASS" and measured:
+        worst = measured[0]  # the one value measured, rather than one that was not
     where = "" if worst.target == "model" else f"{worst.target}: "
     if worst.value is None:
         found = f"not measured (missing: {rule.missing})"
@@ -116,6 +120,14 @@ def _judge(rule: Rule, observations: Sequence[Observation]) -> tuple[str, str]:
     same = sum(item.status == worst.status for item in observations)
     tally = f" ({same} of {len(observations)} {worst.status})" if len(observations) > 1 else ""
     return worst.status, f"{where}{found}{tally}"
+
+
+def _all_alike(rule: Rule, measured: int, total: int) -> str:
+    """The detail of several values that end alike: every measured one passes, or none was measured."""
+    if not measured:
+        return f"{total} values, all not measured (missing: {rule.missing})"
+    rest = f" ({total - measured} not measured, missing: {rule.missing})" if measured < total else ""
+    return f"all {measured} values {rule.condition()}{rest}"
 
 
 def _worst(statuses) -> str:

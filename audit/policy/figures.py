@@ -1,16 +1,19 @@
-"""What a rule can name: the audit's metrics, a few derived figures, and any value in audit.json.
+"""What a rule can name: the audit's metrics, derived figures, and any value in audit.json.
 
 A figure is found by a *path* into the audit.json document: dot-separated keys, ``*`` for every
 item of a list or every value of a mapping. Items of a list that carry a ``name`` (layers, head
 layers) are labelled by it, so a glob selects them; others by their index or key. A path ending
-at a list yields its length (``warnings`` is the number of warnings). Everything here reads the
-document only: the same rules run on a fresh audit and on an audit.json read back (``compare``).
+at a list yields its length (``warnings`` is the number of warnings). A derived figure may also
+``read`` a value out of each item its path reaches (the savings of a cost target's recommended
+row, the compression of a sweep group at a level). Everything here reads the document only: the
+same rules run on a fresh audit and on an audit.json read back (``compare``).
 """
 
 from __future__ import annotations
 
 import fnmatch
 import json
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -23,16 +26,68 @@ __all__ = ["DERIVED", "Figure", "known_names", "metric_path", "top_level_keys", 
 
 @dataclass(frozen=True)
 class Figure:
-    """A derived figure: where it lives in audit.json (``path``) or how it is counted (``count``)."""
+    """A derived figure: where it lives in audit.json (``path``, and what to ``read`` from each item
+    the path reaches) or how it is counted over the whole document (``count``)."""
 
     description: str
     path: str = ""
     count: Callable[[dict], float] | None = None
+    read: Callable[[object], object] | None = None
+
+    def values(self, document: dict, *, layers: tuple[str, ...] = ("*",),
+               role: str = "any") -> Iterator[tuple[str, object]]:
+        """``(target, value)`` of this figure in ``document``, as :func:`walk` labels them."""
+        if self.count is not None:
+            yield "model", self.count(document)
+            return
+        for target, item in walk(document, self.path, layers=layers, role=role):
+            yield target, item if self.read is None else self.read(item)
 
 
 def _failed_metrics(document: dict) -> float:
     return float(sum(metric.get("status") == "failed"
                      for layer in document.get("layers") or () for metric in (layer.get("metrics") or {}).values()))
+
+
+def _at(node, path: str):
+    """The value at a star-free ``path`` under ``node``; None when a key is absent."""
+    return next(walk(node, path))[1]
+
+
+def _recommended_row(target) -> dict | None:
+    """A cost target's recommended candidate row; None when no candidate kept the quality floor."""
+    width = _at(target, "recommended")
+    return next((row for row in _at(target, "candidates") or () if row.get("width") == width), None) \
+        if width is not None else None
+
+
+def _of_recommended(path: str) -> Callable[[object], object]:
+    """Reads ``path`` of a cost target's recommended row (None without a recommendation)."""
+    def read(target):
+        row = _recommended_row(target)
+        return None if row is None else _at(row, path)
+    return read
+
+
+def _saved(path: str, *, share: bool) -> Callable[[object], float | None]:
+    """Reads what the recommended row saves on ``path`` against the original: the amount
+    (original - recommended) or its ``share`` of the original (1 - recommended / original)."""
+    def read(target):
+        row = _recommended_row(target)
+        new, old = (None, None) if row is None else (_at(row, path), _at(target, f"original.{path}"))
+        if new is None or old is None or (share and old == 0):
+            return None
+        return 1 - new / old if share else old - new
+    return read
+
+
+def _compression_at(level: float) -> Callable[[object], float | None]:
+    """Reads a sweep group's compression at the smallest rank keeping ``level`` of the teacher's score."""
+    def read(group):
+        point = next((entry.get("point") for entry in _at(group, "levels") or ()
+                      if math.isclose(entry.get("level", -1), level)), None)
+        return None if point is None else point.get("compression")
+    return read
 
 
 DERIVED: dict[str, Figure] = {
@@ -53,6 +108,30 @@ DERIVED: dict[str, Figure] = {
                                   "token_embeddings.suggested_lora_rank"),
     "warnings": Figure("the number of warnings of the audit", "warnings"),
     "failed_metrics": Figure("metrics that could not be computed, over all layers", count=_failed_metrics),
+    # cost stage: one value per cost target (the output embedding, factorized Linear layers)
+    "resize_recommended": Figure("each cost target: 1 when a candidate width keeps the quality floor, else 0",
+                                 "cost.targets.*.recommended", read=lambda width: width is not None),
+    "recommended_width": Figure("each cost target's recommended width (rank, for a Linear layer)",
+                                "cost.targets.*.recommended"),
+    "quality_retained": Figure("each cost target's recommended variant: quality kept (1 = the original's)",
+                               "cost.targets.*", read=_of_recommended("quality.retained")),
+    "model_bytes_reduction": Figure("each cost target's recommended variant: share of the model's bytes saved",
+                                    "cost.targets.*", read=_saved("model_bytes.float32", share=True)),
+    "flops_reduction": Figure("each cost target's recommended variant: share of FLOPs per sample saved",
+                              "cost.targets.*", read=_saved("flops_per_sample", share=True)),
+    "store_bytes_reduction": Figure("each cost target's recommended variant: share of vector-store bytes saved",
+                                    "cost.targets.*", read=_saved("store_bytes", share=True)),
+    "latency_change": Figure("each cost target's recommended variant: ONNX p50 latency / the original's - 1",
+                             "cost.targets.*", read=_of_recommended("timing.p50_change")),
+    "money_saved_per_month": Figure("each cost target's recommended variant: money per month saved",
+                                    "cost.targets.*", read=_saved("money.total_per_month", share=False)),
+    # factorization sweep: one value per sweep group
+    "compression_at_95": Figure("each sweep group: full parameters / parameters at the rank keeping 95% of "
+                                "the teacher's score", "sweep.groups.*", read=_compression_at(0.95)),
+    "knee_compression": Figure("each sweep group: full parameters / parameters at the knee",
+                               "sweep.groups.*.knee.compression"),
+    "knee_retained": Figure("each sweep group: share of the teacher's score kept at the knee",
+                            "sweep.groups.*.knee.retained"),
 }
 
 

@@ -32,7 +32,8 @@ class Rule(_Strict):
     metric: str | None = Field(None, description="a registered metric or a derived figure (see figures.DERIVED)")
     path: str | None = Field(None, description="dotted path into audit.json; '*' expands lists and mappings")
     field: Literal["value", "ci_low", "ci_high"] = Field("value", description="which number of a registered metric")
-    layers: tuple[str, ...] = Field(("*",), min_length=1, description="globs over layer (and head layer) names")
+    layers: tuple[str, ...] = Field(("*",), min_length=1,
+                                    description="globs over names of layers, head layers, cost targets, sweep groups")
     role: Literal["any", "hidden", "output"] = Field("any", description="keep hidden layers, the output, or any")
     must_be: Literal[OPERATORS] = Field(description="the comparison the value must satisfy")  # type: ignore[valid-type]
     threshold: float = Field(description="what the value is compared with")

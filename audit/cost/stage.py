@@ -82,6 +82,7 @@ def cost_result(loaded, model, probe, captured, layers, factorized, use_accuracy
     targets += [_linear_target(bench, by_name[name], use_accuracy) for name in factorized]
     return CostResult("ok", "", tuple(targets), settings, cost.quality_floor)
 
+
 def _settings(cost, model) -> dict:
     try:
         runtime = importlib.metadata.version("onnxruntime")
@@ -97,6 +98,7 @@ def _settings(cost, model) -> dict:
         "flop_counter": ONNX_FLOP_COUNTER if model.graph is not None else FLOP_COUNTER,
     }
 
+
 def _embedding_layer(loaded, layers, use_accuracy: bool):
     """The audited output layer holding one embedding per sample, as ``cost.embedding`` asks."""
     choice = loaded.spec.cost.embedding
@@ -107,6 +109,7 @@ def _embedding_layer(loaded, layers, use_accuracy: bool):
         raise loaded.error(("cost", "embedding"), "the model's output is not among the audited layers as one vector "
                            "per sample: add its last module (or 'output') to layers.include")
     return None if choice == "auto" and use_accuracy else found
+
 
 def _embedding_target(bench: Bench, layer, matrix: np.ndarray) -> CostTarget:
     cost = bench.cost
@@ -132,6 +135,7 @@ def _embedding_target(bench: Bench, layer, matrix: np.ndarray) -> CostTarget:
               f"and pairwise cosine preservation over {min(_COSINE_POINTS, matrix.shape[0]):,} of them.")
     return _target(layer, "embedding", original, rows, cost.quality_floor, method)
 
+
 def _linear_target(bench: Bench, layer, use_accuracy: bool) -> CostTarget:
     cost = bench.cost
     n_in, n_out = bench.linear_shape(layer.name)
@@ -153,6 +157,7 @@ def _linear_target(bench: Bench, layer, use_accuracy: bool) -> CostTarget:
               f"Quality: {measured}, over all {bench.probe.info.n_samples:,} probe samples.")
     return _target(layer, "linear", original, rows, cost.quality_floor, method, module_type=bench.linear_kind)
 
+
 def _linear_score(bench: Bench, use_accuracy: bool):
     """Outputs -> Quality: accuracy relative to the original's with class labels, else fidelity."""
     baseline = bench.baseline_outputs()
@@ -168,6 +173,7 @@ def _linear_score(bench: Bench, use_accuracy: bool):
                        {"accuracy": found, "original_accuracy": reference, "output_cosine": fidelity(outputs)})
 
     return score
+
 
 def _target(layer, kind, original, rows, floor, method, module_type=None) -> CostTarget:
     chosen = recommended_row(rows, floor)

@@ -11,10 +11,10 @@ import numpy as np
 import torch
 
 from ..results import Timing
-from ..sources.onnx_model import count_weights, linear_nodes, run_batched
+from ..sources.onnx_model import count_weights, linear_nodes, run_batched, runtime_session
 from .bench import BenchBase
 from .onnx_flops import COUNTED_OPS, flops_per_sample
-from .onnx_timing import onnx_session, timed
+from .onnx_timing import timed
 from .onnx_variants import factorize_linear, linear_factors, project_output
 
 __all__ = ["ONNX_EXPORTER", "ONNX_FLOP_COUNTER", "OnnxBench"]
@@ -53,7 +53,7 @@ class OnnxBench(BenchBase):
             return None, "not measured (cost.measure is false)"
         model = proto.SerializeToString()
         try:
-            session = onnx_session(model, threads=self.cost.threads)
+            session = runtime_session(model, threads=self.cost.threads)
             found = timed(session, self.inputs, warmup=self.cost.warmup, repeats=self.cost.repeats,
                           threads=self.cost.threads, sequence_length=None, onnx_bytes=len(model), max_abs_diff=None,
                           reference=self.reference)
@@ -67,7 +67,7 @@ class OnnxBench(BenchBase):
 
     def outputs(self, proto) -> torch.Tensor:
         """``proto``'s first output on the whole probe, one flattened row per sample."""
-        session = onnx_session(proto.SerializeToString(), threads=self.cost.threads)
+        session = runtime_session(proto.SerializeToString(), threads=self.cost.threads)
         features = np.asarray(self.probe.features, dtype=self.graph.input_dtype)
         first = session.get_outputs()[0].name
         found = run_batched(session, [first], self.graph.input_name, features, self.graph.fixed_batch or self.batch_size)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from onnx import numpy_helper
 
-from ..sources.onnx_model import activations, infer_shapes, with_outputs
+from ..sources.onnx_model import activations, infer_shapes, runtime_session, with_outputs
 
 __all__ = ["COUNTED_OPS", "flops_per_sample"]
 
@@ -21,13 +21,10 @@ COUNTED_OPS = ("MatMul", "Gemm", "Conv", "ConvTranspose")
 def flops_per_sample(proto, input_name: str, sample: np.ndarray) -> int:
     """FLOPs of one forward pass of the ONNX model ``proto`` on ``sample`` (a batch of one, of the
     input's dtype) fed to ``input_name``."""
-    import onnxruntime
-
     proto = infer_shapes(proto)
     names = [name for name, _ in activations(proto, input_name)]
     extra = [name for name in names if name not in {output.name for output in proto.graph.output}]
-    session = onnxruntime.InferenceSession(with_outputs(proto, extra).SerializeToString(),
-                                           providers=["CPUExecutionProvider"])
+    session = runtime_session(with_outputs(proto, extra).SerializeToString())
     wanted = [output.name for output in session.get_outputs()]
     shapes = _weight_shapes(proto.graph)
     shapes[input_name] = sample.shape

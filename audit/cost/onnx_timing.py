@@ -26,8 +26,9 @@ import numpy as np
 import torch
 
 from ..results import Timing
+from ..sources.onnx_model import runtime_session
 
-__all__ = ["EXPORTER", "OPSET", "Exported", "export_onnx", "exported", "onnx_session", "run_onnx", "time_onnx",
+__all__ = ["EXPORTER", "OPSET", "Exported", "export_onnx", "exported", "run_onnx", "time_onnx",
            "time_sessions", "timed", "measure"]
 
 OPSET = 17
@@ -65,16 +66,6 @@ def export_onnx(module: torch.nn.Module, inputs) -> bytes:
         torch.onnx.export(traced, tuple(named.values()), buffer, input_names=list(named), output_names=["output"],
                           opset_version=OPSET, dynamo=False, external_data=False)
     return buffer.getvalue()
-
-
-def onnx_session(model: bytes, *, threads: int):
-    import onnxruntime
-
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    return onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
 def _feed(session, inputs) -> dict[str, np.ndarray]:
@@ -119,7 +110,7 @@ class Exported:
 def exported(module: torch.nn.Module, inputs, *, threads: int) -> Exported:
     """Export ``module`` and check ONNX Runtime's output against torch's on ``inputs``."""
     model = export_onnx(module, inputs)
-    session = onnx_session(model, threads=threads)
+    session = runtime_session(model, threads=threads)
     with torch.no_grad():
         expected = module(**inputs) if isinstance(inputs, dict) else module(inputs)
     return Exported(model, session, float(np.max(np.abs(run_onnx(session, inputs) - expected.numpy()))))

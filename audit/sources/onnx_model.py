@@ -25,7 +25,7 @@ from ..errors import CaptureError, SourceError
 from ..layers import OUTPUT
 
 __all__ = ["LinearNode", "OnnxGraph", "OnnxTaps", "activations", "count_weights", "linear_nodes", "load_onnx", "onnx_session",
-           "run_batched", "stored_weights", "with_outputs"]
+           "run_batched", "runtime_session", "stored_weights", "with_outputs"]
 
 _FLOAT_TYPES = (1, 10, 11, 16)  # FLOAT, FLOAT16, DOUBLE, BFLOAT16 (onnx.TensorProto)
 # Ops whose outputs make a good default profile: nonlinearities, pooling to a vector, dense maps.
@@ -271,15 +271,22 @@ def with_outputs(proto, names):
     return extended
 
 
-def onnx_session(graph: OnnxGraph, extra_outputs: list[str] = ()):
-    """An ONNX Runtime CPU session of ``graph`` with ``extra_outputs`` added as graph outputs."""
+def runtime_session(model: bytes, *, threads: int = 0):
+    """The one way model-audit opens ONNX Runtime: a CPU session of the serialized ``model`` with
+    ``threads`` intra-op threads (0: one per core), one inter-op thread, warnings silenced."""
     import onnxruntime
 
-    proto = with_outputs(graph.proto, extra_outputs)
     options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = graph.threads
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
     options.log_severity_level = 3
+    return onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+
+
+def onnx_session(graph: OnnxGraph, extra_outputs: list[str] = ()):
+    """A session of ``graph`` with ``extra_outputs`` added as graph outputs; a graph the runtime
+    cannot run is a :class:`SourceError` naming the file."""
     try:
-        return onnxruntime.InferenceSession(proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
+        return runtime_session(with_outputs(graph.proto, extra_outputs).SerializeToString(), threads=graph.threads)
     except Exception as error:  # unsupported operator or opset, invalid graph for the runtime
         raise SourceError(str(graph.path), f"ONNX Runtime cannot run the model: {_first_line(error)}") from None

@@ -22,7 +22,7 @@ from pydantic_core import PydanticCustomError
 
 from .errors import SpecError
 from .metrics import registry
-from .yaml_source import compose, did_you_mean as _did_you_mean, key_path as _key_path, line_of as _line_of
+from .yaml_source import read_yaml, did_you_mean as _did_you_mean, key_path as _key_path, line_of as _line_of
 
 __all__ = ["AuditSpec", "LoadedSpec", "load_spec", "BUILTIN_PROBES", "MODEL_SUFFIXES", "PROBE_SUFFIXES"]
 
@@ -284,6 +284,8 @@ class AuditSpec(_Strict):
     def _listed_means_defaults(cls, value):
         """``twonn:`` (null) or a list of names means "run it with default options"."""
         if isinstance(value, list):
+            if not all(isinstance(name, str) for name in value):
+                raise ValueError("a list of metrics holds their names (strings); options go in a mapping")
             value = {name: {} for name in value}
         if isinstance(value, dict):
             value = {name: ({} if options is None else options) for name, options in value.items()}
@@ -367,12 +369,7 @@ class LoadedSpec:
 def load_spec(path) -> LoadedSpec:
     """Read, parse and validate the spec at ``path``; raise SpecError on any problem."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise SpecError(str(path), f"cannot read the spec: {getattr(error, 'strerror', None) or error}") from None
-    root = compose(path, text)
-    data = yaml.safe_load(text)
+    root, data = read_yaml(path)
     if not isinstance(data, dict):
         raise SpecError(f"{path}:1", "the spec must be a mapping with keys model, probe, ... ")
     try:

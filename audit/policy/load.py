@@ -15,7 +15,8 @@ import yaml
 from pydantic import ValidationError
 
 from ..errors import SourceError, SpecError
-from ..yaml_source import compose, did_you_mean, key_path, line_of
+from ..manifest import check_beside
+from ..yaml_source import read_yaml, did_you_mean, key_path, line_of
 from .evaluate import Gate
 from .rules import PolicyPack, Rule
 
@@ -51,12 +52,7 @@ def resolve_reference(reference: str, base: Path) -> Path:
 
 def load_pack(path: Path) -> PolicyPack:
     """Read and validate the policy file at ``path``; a bare list of rules is a pack too."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise SpecError(str(path), f"cannot read the policy: {getattr(error, 'strerror', None) or error}") from None
-    root = compose(path, text, what="the policy")
-    data = yaml.safe_load(text)
+    root, data = read_yaml(Path(path), what="the policy")
     bare_list = isinstance(data, list)
     if bare_list:
         data = {"rules": data}
@@ -87,7 +83,7 @@ def _policy_error(path: Path, root: yaml.Node, error: dict, count: int, bare_lis
 
 def read_audit(path: Path) -> dict:
     """An audit.json (a baseline, or compare's files) as a document; an unreadable or non-audit
-    file is a SourceError."""
+    file, or one that disagrees with the manifest.json beside it, is a SourceError."""
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as error:
@@ -96,6 +92,7 @@ def read_audit(path: Path) -> dict:
         raise SourceError(f"{path}:{error.lineno}", f"not JSON: {error.msg}") from None
     if not isinstance(document, dict) or "layers" not in document or "schema_version" not in document:
         raise SourceError(str(path), "not an audit.json (no schema_version and layers)")
+    check_beside(path)
     return document
 
 

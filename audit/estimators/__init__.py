@@ -25,13 +25,23 @@ from .heads import (
     head_similarity,
     redundant_groups,
 )
-from .knn import Neighbors, nearest_neighbors
 from .mle import local_id, mle
 from .results import Estimate, GrideResult, LocalIDResult, SensitivityResult, SpectrumEstimate
 from .sensitivity import sample_size_sensitivity
 from .spectral import effective_rank, participation_ratio, pca_id, stable_rank
 from .suite import knn_estimates
 from .twonn import twonn
+
+_LAZY = {"Neighbors", "nearest_neighbors"}  # the exact kNN search: torch and numba, imported on first use
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from . import knn
+
+    return getattr(knn, name)
+
 
 __all__ = [
     "DeadUnits",

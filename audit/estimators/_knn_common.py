@@ -1,9 +1,23 @@
-"""What the kNN-based estimators share: their search options and the neighbour lookup."""
+"""What the kNN-based estimators share: their search options and the neighbour lookup.
+
+The search module (:mod:`.knn`) is imported on first use: it brings torch and numba, which
+reading a spec or an audit.json never needs."""
 
 from __future__ import annotations
 
-from .knn import Neighbors, neighbors_for
+from typing import TYPE_CHECKING
+
 from ._input import as_matrix
+
+if TYPE_CHECKING:
+    from .knn import Neighbors
+
+
+def neighbors_for(*args, **kwargs) -> Neighbors:
+    """:func:`audit.estimators.knn.neighbors_for`, imported when first called."""
+    from .knn import neighbors_for as search
+
+    return search(*args, **kwargs)
 
 
 def prepare(X, k: int, neighbors: Neighbors | None, *, query_points, seed, device, min_points: int):

@@ -20,8 +20,7 @@ from scipy.optimize import brentq
 from scipy.stats import norm
 
 from ._input import EstimatorInputError, as_matrix, check_fraction, check_int
-from ._knn_common import scope_note
-from .knn import neighbors_for
+from ._knn_common import neighbors_for, scope_note
 from .results import GrideResult
 
 __all__ = ["gride", "gride_from_neighbors"]

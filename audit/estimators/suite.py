@@ -7,8 +7,8 @@ runs once with the largest neighbour count any of them needs and each estimate r
 from __future__ import annotations
 
 from ._input import as_matrix, check_int
+from ._knn_common import neighbors_for
 from .gride import gride_from_neighbors
-from .knn import neighbors_for
 from .mle import local_id_from_neighbors, mle_from_neighbors
 from .twonn import twonn_from_neighbors
 

@@ -4,13 +4,17 @@ helpers that turn estimator results into :class:`~audit.results.MetricResult`.""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..estimators import EstimatorInputError, Neighbors, nearest_neighbors
+from ..estimators import EstimatorInputError
 from ..estimators.results import Estimate
 from ..results import MetricResult
+
+if TYPE_CHECKING:
+    from ..estimators.knn import Neighbors
 
 __all__ = ["LayerData", "MetricParams", "BootstrapParams", "from_estimate", "failed", "NO_LABELS"]
 
@@ -62,6 +66,8 @@ class LayerData:
             search_k = min(max(k, self.neighbors_k), self.matrix.shape[0] - 1)
             if search_k < k:
                 raise EstimatorInputError(f"{self.matrix.shape[0]} points are too few for {k} neighbours")
+            from ..estimators import nearest_neighbors  # the search brings torch: only when a metric runs
+
             self._neighbors = nearest_neighbors(self.matrix, k=search_k, seed=self.seed, device=self.device)
         return self._neighbors
 

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 from pydantic import Field
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedGroupKFold, cross_val_predict
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from ..accuracy import wilson_interval
 from ..estimators import EstimatorInputError
@@ -27,6 +23,11 @@ class LinearProbeParams(MetricParams):
     description="cross-validated accuracy of a logistic regression reading the labels from the layer (needs labels)",
 )
 def compute(layer: LayerData, params: LinearProbeParams) -> MetricResult:
+    from sklearn.linear_model import LogisticRegression  # scikit-learn only when the metric runs
+    from sklearn.model_selection import StratifiedGroupKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     labels = layer.require_labels()
     samples = layer.samples if layer.samples is not None else np.arange(labels.size)
     folds = _folds(labels, samples, params.folds)

@@ -6,7 +6,7 @@ prints as ``error: <where>: <what>``.
 
 from __future__ import annotations
 
-__all__ = ["AuditInputError", "SpecError", "SourceError", "CaptureError"]
+__all__ = ["AuditInputError", "SpecError", "SourceError", "CaptureError", "OutputError"]
 
 
 class AuditInputError(Exception):
@@ -28,3 +28,8 @@ class SourceError(AuditInputError):
 
 class CaptureError(AuditInputError):
     """Running the model on the probe failed or produced unusable activations (NaN, inf)."""
+
+
+class OutputError(AuditInputError):
+    """The output place cannot take the reports (a file where the folder should be, no write
+    permission); ``where`` is ``--out`` or the spec's ``output.dir`` line."""

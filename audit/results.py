@@ -619,6 +619,7 @@ class AuditResult:
     warnings: tuple[str, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
     created: str = ""
+    run_id: str = ""
 
     def layer(self, name: str) -> LayerResult:
         for layer in self.layers:
@@ -630,6 +631,7 @@ class AuditResult:
         return {
             "schema_version": SCHEMA_VERSION,
             "created": self.created,
+            "run_id": self.run_id,
             "title": self.title,
             "spec_path": self.spec_path,
             "model": self.model.to_dict(),

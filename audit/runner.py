@@ -8,6 +8,7 @@ import datetime
 import importlib.metadata
 import platform
 import time
+import uuid
 
 import torch
 
@@ -81,6 +82,7 @@ def run_audit(loaded, progress: Progress | None = None, *, gate: Gate | None = N
         warnings=tuple(_warnings(layers)),
         timings={key: round(value, 3) for key, value in timings.items()},
         created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        run_id=uuid.uuid4().hex[:16],
     )
     if gate is None or not gate.packs:
         return result

@@ -1,6 +1,7 @@
 """One module per output format; each reads an AuditResult and nothing else.
 
-:func:`write_reports` writes the formats a spec asks for, each atomically. ``junit`` and
+:func:`write_reports` writes the formats a spec asks for into a staging folder and moves them
+into the output folder together with a ``manifest.json`` (:mod:`.publish`). ``junit`` and
 ``markdown`` carry the policies' verdict: they are written only when policies ran.
 """
 
@@ -18,29 +19,36 @@ _VERDICT_FORMATS = ("junit", "markdown")
 
 
 def write_reports(result, out_dir: Path, formats, progress=None) -> dict[str, Path]:
-    """Write ``formats`` (json, html, pdf, junit, markdown) of ``result`` into ``out_dir``;
-    return their paths."""
+    """Write ``formats`` (json, html, pdf, junit, markdown) of ``result`` into ``out_dir``,
+    all at once with their manifest; return their paths by format."""
+    from .. import __version__
+    from .publish import Staging
+
+    wanted = [fmt for fmt in REPORT_FILES
+              if fmt in formats and not (fmt in _VERDICT_FORMATS and result.verdict is None)]
+    with Staging(out_dir, result.run_id) as stage:
+        for fmt, data in _rendered(result, wanted, progress):
+            stage.add(REPORT_FILES[fmt], data)
+        placed = stage.publish(created=result.created, version=__version__, known=tuple(REPORT_FILES.values()))
+    return {fmt: placed[REPORT_FILES[fmt]] for fmt in wanted}
+
+
+def _rendered(result, wanted, progress):
+    """``(format, bytes)`` of each wanted format, in order (the PDF reuses the HTML)."""
     from . import html, json_report, junit, markdown, pdf
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = {}
     html_text = None
-    for fmt in REPORT_FILES:
-        if fmt not in formats or (fmt in _VERDICT_FORMATS and result.verdict is None):
-            continue
+    for fmt in wanted:
         if progress:
             progress.stage(f"writing {REPORT_FILES[fmt]}")
-        path = out_dir / REPORT_FILES[fmt]
         if fmt == "json":
-            write_atomic(path, json_report.render(result).encode("utf-8"))
+            yield fmt, json_report.render(result).encode("utf-8")
         elif fmt == "html":
             html_text = html.render(result)
-            write_atomic(path, html_text.encode("utf-8"))
+            yield fmt, html_text.encode("utf-8")
         elif fmt == "pdf":
-            write_atomic(path, pdf.render(result, html_text))
+            yield fmt, pdf.render(result, html_text)
         elif fmt == "junit":
-            write_atomic(path, junit.render(result))
+            yield fmt, junit.render(result)
         else:
-            write_atomic(path, markdown.render(result).encode("utf-8"))
-        written[fmt] = path
-    return written
+            yield fmt, markdown.render(result).encode("utf-8")

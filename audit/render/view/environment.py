@@ -48,6 +48,8 @@ def _facts(result: AuditResult) -> tuple[Fact, ...]:
     return (
         Fact("Spec", result.spec_path, mono=True),
         Fact("Created", fmt_created(result.created), detail=result.created),
+        Fact("Run id", result.run_id or "\u2014", detail="also in manifest.json beside the reports, with each file's sha256",
+             mono=True),
         Fact("model-audit", env.model_audit),
         Fact("Python", env.python),
         Fact("Platform", env.platform, mono=True),

@@ -22,7 +22,7 @@ def header_facts(ctx: ReportContext) -> tuple[Fact, ...]:
         Fact("Probe", result.probe.source, detail=" \u00b7 ".join(_probe_details(result.probe))),
         Fact("Layers audited", fmt_int(len(result.layers)),
              detail=f"primary ID metric: {result.primary_id}" if result.primary_id else "no ID metric selected"),
-        Fact("Created", fmt_created(result.created)),
+        Fact("Created", fmt_created(result.created), detail=f"run {result.run_id}" if result.run_id else ""),
     )
 
 

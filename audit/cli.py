@@ -142,13 +142,15 @@ def _compare(args) -> int:
     from .policy import evaluate, gate_for, read_audit
     from .render import compare as compare_render
     from .render import write_atomic
+    from .render.place import check_output_file
 
+    out = check_output_file(Path(args.out), "--out") if args.out else None
     gate = gate_for(None, policies=args.policy, fail_on=args.fail_on, baseline=args.base)
     new = read_audit(Path(args.new))
     comparison = compare(gate.baseline, new, base_path=args.base, new_path=args.new, verdict=evaluate(gate, new))
     text = compare_render.render(comparison, args.format)
-    if args.out:
-        write_atomic(Path(args.out), text.encode("utf-8"))
+    if out is not None:
+        write_atomic(out, text.encode("utf-8"))
     else:
         sys.stdout.write(text)
     return _gate_exit(comparison.verdict, comparison.new_title)

@@ -35,7 +35,7 @@ def audit_dir(tmp_path_factory):
 
 
 def test_writes_all_three_files_and_nothing_half_done(audit_dir):
-    assert sorted(p.name for p in audit_dir.iterdir()) == ["audit.json", "report.html", "report.pdf"]
+    assert sorted(p.name for p in audit_dir.iterdir()) == ["audit.json", "manifest.json", "report.html", "report.pdf"]
 
 
 def test_json_is_valid_against_the_schema(audit_dir):

@@ -209,7 +209,7 @@ def test_metric_missing_from_metric_info_still_renders(result):
 def test_write_reports_html(result, tmp_path):
     written = write_reports(result, tmp_path, {"html"})
     assert written["html"].read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
-    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]  # no temporary file left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["manifest.json", "report.html"]  # no staging folder left
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..errors import OutputError
 
-__all__ = ["OutputPlace", "prepare_output_place"]
+__all__ = ["OutputPlace", "prepare_output_place", "check_output_file"]
 
 
 @dataclass(frozen=True)
@@ -57,3 +57,15 @@ def _missing_folders(folder: Path) -> tuple[Path, ...]:
         missing.append(folder)
         folder = folder.parent
     return tuple(reversed(missing))
+
+
+def check_output_file(path: Path, where: str) -> Path:
+    """A single output file (``compare --out``): its folder must exist and take a file, and the
+    path must not be a folder."""
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError(where, f"{path} is a folder; name the file to write")
+    if not path.parent.is_dir():
+        raise OutputError(where, f"no folder {path.parent} to write {path.name} into")
+    prepare_output_place(path.parent, where)
+    return path

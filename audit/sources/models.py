@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import pickle
 import sys
 import warnings
 from contextlib import contextmanager
@@ -74,8 +75,12 @@ def _load_transformers(loaded, model_spec) -> LoadedModel:
     directory = loaded.model_directory()
     try:
         module, tokenizer, files = load_text_encoder(directory, model_spec.pooling)
-    except (OSError, ValueError, KeyError) as error:
-        raise SourceError(str(directory), f"cannot load as a Hugging Face model: {_first_lines(error)}") from None
+    except pickle.UnpicklingError:
+        raise SourceError(str(directory), "its weights are a pickle that torch refuses to load with weights_only=True "
+                          "(it would run code): convert them to model.safetensors where the source is trusted") from None
+    except Exception as error:  # transformers reading the user's folder: any failure means this folder cannot load
+        raise SourceError(str(directory), f"cannot load as a Hugging Face model: {type(error).__name__}: "
+                          f"{_first_lines(error)}") from None
     source = model_spec.path or model_spec.path_from
     info = _info(module, "transformers", source, files, module_type=type(module.transformer).__name__)
     return LoadedModel(module, info, tokenizer=tokenizer, max_length=model_spec.max_length)

@@ -197,6 +197,11 @@ def _feed_input(path: Path, graph, input_name: str | None):
     if input_name is not None:
         if input_name not in names:
             raise SourceError(str(path), f"has no graph input {input_name!r}; its inputs are: {', '.join(names)}")
+        unfed = [name for name in names if name != input_name]
+        if unfed:
+            raise SourceError(str(path), f"graph input{'s' if len(unfed) > 1 else ''} {', '.join(map(repr, unfed))} "
+                              f"would not be fed: the probe feeds only {input_name!r} (model.input), and every "
+                              "input without an initializer needs a value")
         return inputs[names.index(input_name)]
     if len(inputs) != 1:
         raise SourceError(str(path), f"has {len(inputs)} graph inputs ({', '.join(names)}); "

@@ -59,7 +59,13 @@ def _builtin(source: str):
 
 def _read_npz(path: Path, probe_spec):
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        archive = np.load(path, allow_pickle=False)
+    except Exception as error:  # empty, truncated, not a zip, pickled: numpy raises many types
+        raise SourceError(str(path), f"cannot read as .npz: {type(error).__name__}: {error}") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise SourceError(str(path), "holds a single array (.npy format), not an .npz archive of named arrays")
+    try:
+        with archive:
             names = list(archive.files)
             feature_name = probe_spec.features or ("X" if "X" in names else (names[0] if len(names) == 1 else None))
             if feature_name not in names:
@@ -68,15 +74,20 @@ def _read_npz(path: Path, probe_spec):
             if label_name is not None and label_name not in names:
                 raise SourceError(str(path), f"has no array {label_name!r} (it has {names})")
             return archive[feature_name], None if label_name is None else archive[label_name]
-    except (OSError, ValueError) as error:
-        raise SourceError(str(path), f"cannot read as .npz: {error}") from None
+    except SourceError:
+        raise
+    except Exception as error:  # a member cut short, compressed badly, or pickled
+        raise SourceError(str(path), f"cannot read as .npz: {type(error).__name__}: {error}") from None
 
 
 def _read_npy(path: Path, probe_spec):
     try:
-        return np.load(path, allow_pickle=False), None
-    except (OSError, ValueError) as error:
-        raise SourceError(str(path), f"cannot read as .npy: {error}") from None
+        array = np.load(path, allow_pickle=False)
+    except Exception as error:  # empty, truncated, pickled: numpy raises many types
+        raise SourceError(str(path), f"cannot read as .npy: {type(error).__name__}: {error}") from None
+    if not isinstance(array, np.ndarray):
+        raise SourceError(str(path), "is an .npz archive, not a single .npy array; name it .npz")
+    return array, None
 
 
 def _read_csv(path: Path, probe_spec):
@@ -112,9 +123,7 @@ def read_jsonl(path: Path, probe_spec):
             record = _json_record(path, number, line, probe_spec.text_field)
             texts.append(str(record[probe_spec.text_field]))
             if probe_spec.labels is not None:
-                if probe_spec.labels not in record:
-                    raise SourceError(f"{path}:{number}", f"has no field {probe_spec.labels!r}")
-                labels.append(record[probe_spec.labels])
+                labels.append(_json_label(path, number, record, probe_spec.labels))
     return texts, (np.array(labels) if probe_spec.labels is not None else None)
 
 
@@ -133,6 +142,15 @@ def _json_record(path, number, line, text_field) -> dict:
     if not isinstance(record, dict) or text_field not in record:
         raise SourceError(f"{path}:{number}", f"needs an object with a {text_field!r} field")
     return record
+
+
+def _json_label(path, number, record: dict, field: str):
+    if field not in record:
+        raise SourceError(f"{path}:{number}", f"has no field {field!r}")
+    label = record[field]
+    if isinstance(label, bool) or not isinstance(label, (int, str)):
+        raise SourceError(f"{path}:{number}", f"label {field!r} must be an integer or a string, got {json.dumps(label)[:40]}")
+    return label
 
 
 def _checked_texts(source: str, texts: list, labels):

@@ -29,7 +29,8 @@ def token_embedding_result(module: torch.nn.Module, spec, seed: int) -> TokenEmb
     weight = embedding.weight.detach().float().numpy()
     rows = _sampled_rows(weight, spec.max_rows, seed)
     try:
-        estimate = from_estimate("twonn", "token-embedding TwoNN ID", twonn(rows, seed=seed))
+        found = twonn(rows, seed=seed)
+        estimate = from_estimate("twonn", "token-embedding TwoNN ID", found, n_duplicates=found.n_duplicates)
     except EstimatorInputError as error:
         estimate = failed("twonn", "token-embedding TwoNN ID", error)
     return TokenEmbeddingResult(

@@ -8,7 +8,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..estimators import EstimatorInputError, Neighbors, nearest_neighbors
+from ..estimators import EstimatorInputError, Neighbors
+from ..estimators._distinct import DistinctRows, distinct_rows
+from ..estimators._input import as_matrix
+from ..estimators.knn import neighbors_for
 from ..estimators.results import Estimate
 from ..results import MetricResult
 
@@ -46,6 +49,7 @@ class LayerData:
     samples: np.ndarray | None = None
     labels: np.ndarray | None = None
     _neighbors: Neighbors | None = field(default=None, repr=False)
+    _distinct: tuple[np.ndarray, DistinctRows] | None = field(default=None, repr=False)
 
     def require_labels(self) -> np.ndarray:
         """The rows' labels; raises "not computed: the probe has no labels" without them."""
@@ -57,20 +61,42 @@ class LayerData:
     def width(self) -> int:
         return self.matrix.shape[1]
 
+    @property
+    def distinct(self) -> DistinctRows:
+        """The layer's distinct rows (exact duplicates collapsed), found once."""
+        return self._checked()[1]
+
+    def _checked(self) -> tuple[np.ndarray, DistinctRows]:
+        """The matrix as the estimators check it, and its distinct rows (computed once)."""
+        if self._distinct is None:
+            matrix = as_matrix(self.matrix, keep_float32=True)
+            self._distinct = matrix, distinct_rows(matrix)
+        return self._distinct
+
+    @property
+    def max_neighbors(self) -> int:
+        """The most neighbours a point has among the distinct points."""
+        return self.distinct.n_distinct - 1
+
     def neighbors(self, k: int) -> Neighbors:
+        """At least ``k`` nearest neighbours of every distinct point, among the distinct points."""
         if self._neighbors is None or self._neighbors.k < k:
-            search_k = min(max(k, self.neighbors_k), self.matrix.shape[0] - 1)
+            search_k = min(max(k, self.neighbors_k), self.max_neighbors)
             if search_k < k:
-                raise EstimatorInputError(f"{self.matrix.shape[0]} points are too few for {k} neighbours")
-            self._neighbors = nearest_neighbors(self.matrix, k=search_k, seed=self.seed, device=self.device)
+                raise EstimatorInputError(f"{self.distinct.n_distinct} distinct points are too few for {k} neighbours")
+            matrix, distinct = self._checked()
+            self._neighbors = neighbors_for(matrix, search_k, None, distinct=distinct, seed=self.seed,
+                                            device=self.device)
         return self._neighbors
 
 
-def from_estimate(name: str, title: str, estimate: Estimate, *, unit: str = "dimensions", **details) -> MetricResult:
-    """A MetricResult carrying an estimator result's value, interval and method."""
+def from_estimate(name: str, title: str, estimate: Estimate, *, unit: str = "dimensions",
+                  n_duplicates: int | None = None, **details) -> MetricResult:
+    """A MetricResult carrying an estimator result's value, interval and method; kNN metrics pass
+    the estimate's ``n_duplicates`` (others have none to report)."""
     notes = list(estimate.notes)
     if estimate.n_duplicates:
-        notes.append(f"{estimate.n_duplicates} duplicate points left out")
+        notes.append(f"{estimate.n_duplicates} rows are exact duplicates: the estimate reads each distinct point once")
     return MetricResult(
         name=name,
         title=title,
@@ -81,6 +107,7 @@ def from_estimate(name: str, title: str, estimate: Estimate, *, unit: str = "dim
         ci_level=estimate.ci_level,
         ci_method=estimate.ci_method,
         n_used=estimate.n_used,
+        n_duplicates=n_duplicates,
         unit=unit,
         message="; ".join(notes),
         details={key: _jsonable(value) for key, value in details.items()},

@@ -1,0 +1,70 @@
+"""Degenerate input gives honest numbers or an explicit status: exact duplicate rows are read as
+one distinct point, too few points are "not computed", an ID above the width is the width."""
+
+import numpy as np
+import pytest
+
+from audit import estimators as est
+from audit.estimators import _distinct
+from audit.estimators._distinct import distinct_rows
+from audit.metrics import compute_layer, registry
+from audit.metrics._base import LayerData
+
+KNN = {
+    "twonn": est.twonn,
+    "mle": est.mle,
+    "local_id": est.local_id,
+    "gride": lambda X, **kw: est.gride(X, range_max=16, **kw),
+}
+
+
+@pytest.fixture(scope="module")
+def subspace():
+    """2000 points on a 5-dimensional linear subspace of R^20, and the same with 10 % of its
+    rows appended again as exact copies."""
+    rng = np.random.default_rng(0)
+    clean = rng.standard_normal((2000, 5)) @ rng.standard_normal((5, 20))
+    copied = rng.choice(2000, 200, replace=False)
+    return clean, np.vstack([clean, clean[copied]])
+
+
+@pytest.mark.parametrize("name", sorted(KNN))
+def test_duplicated_rows_leave_the_estimate_inside_the_clean_interval(name, subspace):
+    clean, duplicated = subspace
+    before, after = KNN[name](clean), KNN[name](duplicated)
+    assert before.ci_low <= after.value <= before.ci_high, (name, before.value, after.value)
+    assert after.value == pytest.approx(before.value, rel=1e-12)  # the distinct points are the clean set
+    assert after.n_duplicates == 400 and after.n_used == before.n_used
+
+
+def test_duplicates_are_a_number_in_the_metric_result(subspace):
+    _, duplicated = subspace
+    layer = LayerData("layer", duplicated.astype(np.float32), seed=0, neighbors_k=20)
+    results = compute_layer(layer, {name: registry()[name].params() for name in ("twonn", "mle", "pca")})
+    assert results["twonn"].n_duplicates == 400 and results["mle"].n_duplicates == 400
+    assert "400 rows are exact duplicates" in results["twonn"].message
+    assert results["pca"].n_duplicates is None  # a spectrum is not a neighbour statistic
+    assert results["twonn"].to_dict()["n_duplicates"] == 400
+
+
+def test_distinct_rows_are_exact_even_when_hashes_collide(monkeypatch):
+    X = np.random.default_rng(1).standard_normal((50, 4))
+    X[[7, 30]] = X[3]
+    X[41] = X[12]
+    X[20, 0], X[21] = 0.0, X[20]
+    X[21, 0] = -0.0  # the same point
+    found = distinct_rows(X)
+    monkeypatch.setattr(_distinct, "_row_hashes", lambda matrix: np.zeros(matrix.shape[0], dtype=np.uint64))
+    collided = distinct_rows(X)
+    for rows in (found, collided):
+        assert rows.n_distinct == 46
+        np.testing.assert_array_equal(rows.index, np.setdiff1d(np.arange(50), [7, 30, 41, 21]))
+        assert rows.counts[rows.index == 3][0] == 3 and rows.counts[rows.index == 20][0] == 2
+
+
+def test_a_search_of_distinct_points_changes_nothing_without_duplicates():
+    X = np.random.default_rng(2).standard_normal((600, 12))
+    plain, distinct = est.nearest_neighbors(X, k=5), est.nearest_neighbors(X, k=5, distinct=True)
+    np.testing.assert_array_equal(plain.distances, distinct.distances)
+    np.testing.assert_array_equal(plain.indices, distinct.indices)
+    assert distinct.n_duplicates == 0 and distinct.n_searched == 600

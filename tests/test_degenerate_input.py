@@ -68,3 +68,33 @@ def test_a_search_of_distinct_points_changes_nothing_without_duplicates():
     np.testing.assert_array_equal(plain.distances, distinct.distances)
     np.testing.assert_array_equal(plain.indices, distinct.indices)
     assert distinct.n_duplicates == 0 and distinct.n_searched == 600
+
+
+@pytest.mark.parametrize("name", sorted(KNN))
+@pytest.mark.parametrize("rows", [3, 19])
+def test_too_few_points_are_an_error_not_a_number(name, rows):
+    X = np.random.default_rng(3).standard_normal((rows, 8))
+    with pytest.raises(est.EstimatorInputError, match="needs at least 20 distinct points"):
+        KNN[name](X, **({"k": 10} if name in ("mle", "local_id") else {}))
+
+
+def test_duplicates_count_against_the_minimum():
+    X = np.random.default_rng(4).standard_normal((19, 8))
+    with pytest.raises(est.EstimatorInputError, match="there are 19 among 40 rows"):
+        est.twonn(np.vstack([X, X, X[:2]]))
+    assert np.isfinite(est.twonn(np.random.default_rng(4).standard_normal((20, 8))).value)
+
+
+def test_a_three_row_layer_shows_knn_metrics_as_not_computed():
+    layer = LayerData("tiny", np.random.default_rng(5).standard_normal((3, 6)).astype(np.float32), seed=0,
+                      neighbors_k=2)
+    selected = {name: registry()[name].params() for name in ("twonn", "mle", "gride", "local_id")}
+    for name, result in compute_layer(layer, selected).items():
+        assert result.status == "failed" and result.value is None, name
+        assert "distinct points" in result.message, (name, result.message)
+
+
+def test_mle_needs_its_k_neighbours_among_distinct_points():
+    X = np.random.default_rng(6).standard_normal((30, 8))
+    with pytest.raises(est.EstimatorInputError, match="MLE needs at least 31 distinct points; there are 30"):
+        est.mle(X, k=30)

@@ -23,12 +23,13 @@ MIN_DISTINCT_POINTS = 20
 def prepare(X, k: int, neighbors: Neighbors | None, *, query_points, seed, device, min_points: int,
             cap_k: bool = False, estimator: str = "this estimate"):
     """Validate X (float32 kept) and return it with its checked or freshly searched neighbours
-    among distinct points; ``cap_k`` lowers ``k`` to the distinct points less one."""
-    matrix = as_matrix(X, min_points=min_points, keep_float32=True)
+    among distinct points, of which there must be ``min_points`` and :data:`MIN_DISTINCT_POINTS`;
+    ``cap_k`` lowers ``k`` to the distinct points less one."""
+    matrix = as_matrix(X, keep_float32=True)
     if neighbors is not None:
         return matrix, neighbors.require(min(k, matrix.shape[0] - 1) if cap_k else k, matrix.shape)
     rows = distinct_rows(matrix)
-    check_enough(rows.n_distinct, rows.n_rows, estimator)
+    check_enough(rows.n_distinct, rows.n_rows, estimator, max(min_points, MIN_DISTINCT_POINTS))
     k = min(k, rows.n_distinct - 1) if cap_k else check_int(k, "k", low=1, high=rows.n_distinct - 1)
     search = {"query_points": query_points, "seed": seed, "device": device}
     return matrix, neighbors_for(matrix, k, None, distinct=rows, **search)
@@ -40,13 +41,11 @@ def require_enough(neighbors: Neighbors, estimator: str) -> None:
     check_enough(neighbors.n_queries - duplicates, neighbors.n_rows_queried, estimator)
 
 
-def check_enough(n_distinct: int, n_rows: int, estimator: str) -> None:
-    """Raise unless ``n_distinct`` (of ``n_rows`` rows) reaches :data:`MIN_DISTINCT_POINTS`."""
-    if n_distinct < MIN_DISTINCT_POINTS:
+def check_enough(n_distinct: int, n_rows: int, estimator: str, minimum: int = MIN_DISTINCT_POINTS) -> None:
+    """Raise unless ``n_distinct`` (of ``n_rows`` rows) reaches ``minimum``."""
+    if n_distinct < minimum:
         of_rows = "" if n_distinct == n_rows else f" among {n_rows} rows"
-        raise EstimatorInputError(
-            f"{estimator} needs at least {MIN_DISTINCT_POINTS} distinct points; there are {n_distinct}{of_rows}"
-        )
+        raise EstimatorInputError(f"{estimator} needs at least {minimum} distinct points; there are {n_distinct}{of_rows}")
 
 
 def scope_note(neighbors: Neighbors) -> tuple[str, ...]:

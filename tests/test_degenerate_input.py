@@ -9,6 +9,7 @@ from audit.estimators import _distinct
 from audit.estimators._distinct import distinct_rows
 from audit.metrics import compute_layer, registry
 from audit.metrics._base import LayerData
+from audit.results import LayerResult
 
 KNN = {
     "twonn": est.twonn,
@@ -98,3 +99,25 @@ def test_mle_needs_its_k_neighbours_among_distinct_points():
     X = np.random.default_rng(6).standard_normal((30, 8))
     with pytest.raises(est.EstimatorInputError, match="MLE needs at least 31 distinct points; there are 30"):
         est.mle(X, k=30)
+
+
+def width_one_layer():
+    """A width-1 layer whose TwoNN estimate (1.06) lies above its width."""
+    return LayerData("narrow", np.random.default_rng(1).random((500, 1)).astype(np.float32), seed=0, neighbors_k=20)
+
+
+def test_an_id_above_the_width_is_reported_as_the_width():
+    metric = compute_layer(width_one_layer(), {"twonn": registry()["twonn"].params()})["twonn"]
+    assert metric.ok and metric.value == 1.0 and metric.ci_high == 1.0
+    assert metric.details["raw_value"] == pytest.approx(1.0607, abs=1e-4) and metric.details["raw_ci_high"] > 1
+    assert "estimate 1.061 above the width 1; reported as 1" in metric.message
+    layer = LayerResult(name="narrow", module_type="Linear", width=1, n_points=500, n_points_seen=500,
+                        reduction="", metrics={"twonn": metric}, primary_id="twonn")
+    assert layer.redundancy_rate == 0.0
+
+
+def test_an_id_within_the_width_is_left_alone():
+    X = np.random.default_rng(7).standard_normal((400, 3)) @ np.random.default_rng(8).standard_normal((3, 16))
+    layer = LayerData("wide", X.astype(np.float32), seed=0, neighbors_k=20)
+    metric = compute_layer(layer, {"twonn": registry()["twonn"].params()})["twonn"]
+    assert metric.value < 16 and "raw_value" not in metric.details and "width" not in metric.message

@@ -168,6 +168,20 @@ def test_failed_metric_renders_its_message(result):
     assert f"{layer.name}: TwoNN ID could not be computed" in visible  # the warnings list
 
 
+def test_id_above_the_width_renders_as_the_width_with_its_note(result):
+    from audit.metrics._base import capped_at_width
+
+    raw = MetricResult(name=result.primary_id, title="ID", value=1.036, method="TwoNN", ci_low=0.95, ci_high=1.12,
+                       ci_level=0.95, ci_method="percentile bootstrap", n_used=500, unit="dimensions")
+    layer = result.layers[0]
+    narrow = with_layer(result, 0, width=1, metrics={**layer.metrics, result.primary_id: capped_at_width(raw, 1)})
+    visible = text_of(html.render(narrow))
+    assert "estimate 1.036 above the width 1; reported as 1" in visible  # the value tables' footnote
+    assert "104%" not in visible and "-3.6%" not in visible and "-4%" not in visible
+    # the layers-at-a-glance row: ID 1 [0.95, 1], 100% of the width, redundancy 0.0% [0.0%, 5.0%]
+    assert "100% 0.0% [0.0%, 5.0%]" in visible
+
+
 def test_absent_metrics_still_render(result):
     kept = ("mle", "effective_rank")
     layers = tuple(dataclasses.replace(layer, metrics={k: v for k, v in layer.metrics.items() if k in kept},

@@ -3,7 +3,7 @@ helpers that turn estimator results into :class:`~audit.results.MetricResult`.""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,7 +15,7 @@ from ..estimators.knn import neighbors_for
 from ..estimators.results import Estimate
 from ..results import MetricResult
 
-__all__ = ["LayerData", "MetricParams", "BootstrapParams", "from_estimate", "failed", "NO_LABELS"]
+__all__ = ["LayerData", "MetricParams", "BootstrapParams", "from_estimate", "failed", "capped_at_width", "NO_LABELS"]
 
 NO_LABELS = "not computed: the probe has no labels"
 
@@ -117,6 +117,28 @@ def from_estimate(name: str, title: str, estimate: Estimate, *, unit: str = "dim
 def failed(name: str, title: str, error: Exception) -> MetricResult:
     """A metric that could not be computed on this layer, with the reason."""
     return MetricResult(name=name, title=title, value=None, method="", status="failed", message=str(error))
+
+
+def capped_at_width(result: MetricResult, width: int) -> MetricResult:
+    """An ID no larger than the layer's ``width``: a value (or interval end) above it is reported
+    as the width, with the estimator's own figures kept in ``details`` (``raw_value``,
+    ``raw_ci_low``, ``raw_ci_high``) and a note in the message. A layer cannot use more
+    dimensions than it has, so the redundancy rate 1 - ID / width is never negative."""
+    if not result.ok or result.value is None or max(result.value, result.ci_high or result.value) <= width:
+        return result
+    raw = {"raw_value": result.value, "raw_ci_low": result.ci_low, "raw_ci_high": result.ci_high}
+    if result.value > width:
+        note = f"estimate {result.value:.4g} above the width {width}; reported as {width}"
+    else:
+        note = f"interval's upper end {result.ci_high:.4g} above the width {width}; reported as {width}"
+    return replace(
+        result,
+        value=min(result.value, float(width)),
+        ci_low=None if result.ci_low is None else min(result.ci_low, float(width)),
+        ci_high=None if result.ci_high is None else min(result.ci_high, float(width)),
+        message="; ".join(part for part in (result.message, note) if part),
+        details={**result.details, **raw},
+    )
 
 
 def _jsonable(value):

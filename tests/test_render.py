@@ -182,6 +182,23 @@ def test_id_above_the_width_renders_as_the_width_with_its_note(result):
     assert "100% 0.0% [0.0%, 5.0%]" in visible
 
 
+def test_fisher_s_renders_among_the_id_metrics(result):
+    from reference_data import hypercube
+
+    from audit.metrics import compute_layer, registry
+    from audit.metrics._base import LayerData
+
+    data = LayerData("cube", hypercube(300, 4, width=16, seed=1).astype(np.float32), seed=0)
+    fisher = compute_layer(data, {"fisher_s": registry()["fisher_s"].params()})["fisher_s"]
+    layers = tuple(dataclasses.replace(layer, metrics={**layer.metrics, "fisher_s": fisher}) for layer in result.layers)
+    info = {**result.metric_info, "fisher_s": {"title": "FisherS ID", "kind": "id", "description": "separability"}}
+    text = html.render(dataclasses.replace(result, layers=layers, metric_names=(*result.metric_names, "fisher_s"),
+                                           metric_info=info))
+    assert not parse(text).errors
+    visible = text_of(text)
+    assert "FisherS ID" in visible and fisher.method in visible
+
+
 def test_absent_metrics_still_render(result):
     kept = ("mle", "effective_rank")
     layers = tuple(dataclasses.replace(layer, metrics={k: v for k, v in layer.metrics.items() if k in kept},

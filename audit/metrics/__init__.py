@@ -17,7 +17,7 @@ from ._registry import MetricDef, registry
 __all__ = ["LayerData", "MetricDef", "registry", "compute_layer", "neighbors_needed", "ID_PREFERENCE"]
 
 # the metric whose value is "the layer's ID" (redundancy rate, accuracy per ID), first present wins
-ID_PREFERENCE = ("twonn", "mle", "gride", "local_id", "pca")
+ID_PREFERENCE = ("twonn", "mle", "gride", "local_id", "fisher_s", "pca")
 
 
 def neighbors_needed(selected: dict) -> int:

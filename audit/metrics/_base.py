@@ -49,7 +49,7 @@ class LayerData:
     samples: np.ndarray | None = None
     labels: np.ndarray | None = None
     _neighbors: Neighbors | None = field(default=None, repr=False)
-    _distinct: tuple[np.ndarray, DistinctRows] | None = field(default=None, repr=False)
+    _distinct: DistinctRows | None = field(default=None, repr=False)
 
     def require_labels(self) -> np.ndarray:
         """The rows' labels; raises "not computed: the probe has no labels" without them."""
@@ -64,13 +64,8 @@ class LayerData:
     @property
     def distinct(self) -> DistinctRows:
         """The layer's distinct rows (exact duplicates collapsed), found once."""
-        return self._checked()[1]
-
-    def _checked(self) -> tuple[np.ndarray, DistinctRows]:
-        """The matrix as the estimators check it, and its distinct rows (computed once)."""
         if self._distinct is None:
-            matrix = as_matrix(self.matrix, keep_float32=True)
-            self._distinct = matrix, distinct_rows(matrix)
+            self._distinct = distinct_rows(as_matrix(self.matrix, keep_float32=True))
         return self._distinct
 
     @property
@@ -84,8 +79,8 @@ class LayerData:
             search_k = min(max(k, self.neighbors_k), self.max_neighbors)
             if search_k < k:
                 raise EstimatorInputError(f"{self.distinct.n_distinct} distinct points are too few for {k} neighbours")
-            matrix, distinct = self._checked()
-            self._neighbors = neighbors_for(matrix, search_k, None, distinct=distinct, seed=self.seed,
+            matrix = as_matrix(self.matrix, keep_float32=True)
+            self._neighbors = neighbors_for(matrix, search_k, None, distinct=self.distinct, seed=self.seed,
                                             device=self.device)
         return self._neighbors
 

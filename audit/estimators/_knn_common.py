@@ -51,7 +51,9 @@ def check_enough(n_distinct: int, n_rows: int, estimator: str, minimum: int = MI
 def scope_note(neighbors: Neighbors) -> tuple[str, ...]:
     if neighbors.n_queries == neighbors.n_searched:
         return ()
+    among = f"{neighbors.n_searched} points" if neighbors.n_searched == neighbors.n_points else (
+        f"{neighbors.n_searched} distinct points of {neighbors.n_points} rows")
     return (
         f"per-point statistics of {neighbors.n_queries} random query points; their neighbours "
-        f"were searched exactly among all {neighbors.n_searched} points",
+        f"were searched exactly among all {among}",
     )

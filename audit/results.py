@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -50,6 +50,8 @@ class MetricResult:
     ``message`` (a constant layer, too few points...): nothing silently becomes NaN.
     ``details`` holds what the metric measured beyond its headline value (a spectrum, GRIDE's
     scales, quantiles of local ID, estimates on nested subsets) as JSON-ready lists and numbers.
+    ``n_duplicates`` counts the rows that are exact copies of another row (kNN metrics collapse
+    them and read the distinct points); None where the metric does not look at it.
     """
 
     name: str
@@ -61,6 +63,7 @@ class MetricResult:
     ci_level: float | None = None
     ci_method: str | None = None
     n_used: int | None = None
+    n_duplicates: int | None = None
     unit: str = ""
     status: str = "ok"
     message: str = ""

@@ -32,7 +32,7 @@ TEXT_SUFFIXES = (".txt", ".jsonl")
 MODEL_KINDS = ("torch", "torchscript", "transformers", "onnx")
 REDUCTIONS = ("mean", "tokens", "last", "cls", "positions", "flatten")
 MODEL_SUFFIXES = {"weights": (".safetensors", ".pt", ".pth", ".bin"), "torchscript": (".pt", ".pth", ".ts", ".torchscript")}
-METRIC_ORDER = ("twonn", "mle", "local_id", "gride", "pca", "participation_ratio", "effective_rank",
+METRIC_ORDER = ("twonn", "mle", "local_id", "gride", "fisher_s", "pca", "participation_ratio", "effective_rank",
                 "stable_rank", "sample_size", "linear_probe", "nc1", "dead_units")
 
 

@@ -15,7 +15,7 @@ import torch
 
 from .errors import CaptureError
 from .estimators import EstimatorInputError, twonn
-from .metrics._base import failed, from_estimate
+from .metrics._base import capped_at_width, failed, from_estimate
 from .results import TokenEmbeddingResult
 
 __all__ = ["token_embedding_result", "LORA_RULE"]
@@ -29,7 +29,9 @@ def token_embedding_result(module: torch.nn.Module, spec, seed: int) -> TokenEmb
     weight = embedding.weight.detach().float().numpy()
     rows = _sampled_rows(weight, spec.max_rows, seed)
     try:
-        estimate = from_estimate("twonn", "token-embedding TwoNN ID", twonn(rows, seed=seed))
+        found = twonn(rows, seed=seed)
+        estimate = from_estimate("twonn", "token-embedding TwoNN ID", found, n_duplicates=found.n_duplicates)
+        estimate = capped_at_width(estimate, int(weight.shape[1]))
     except EstimatorInputError as error:
         estimate = failed("twonn", "token-embedding TwoNN ID", error)
     return TokenEmbeddingResult(

@@ -1,11 +1,15 @@
 """One contract, run over every public estimator (in the manner of scikit-learn's estimator checks)."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
 from reference_data import hypercube
 
 from audit import estimators as est
+from audit.metrics import compute_layer, registry
+from audit.metrics._base import LayerData
 
 ESTIMATORS = {
     "twonn": est.twonn,
@@ -16,6 +20,7 @@ ESTIMATORS = {
     "participation_ratio": est.participation_ratio,
     "effective_rank": est.effective_rank,
     "stable_rank": est.stable_rank,
+    "fisher_s": est.fisher_s,
 }
 
 
@@ -67,9 +72,25 @@ def test_bad_input_gives_a_clear_error(name, problem, data):
         ESTIMATORS[name](corrupt(data))
 
 
-@pytest.mark.parametrize("name", ["twonn", "mle", "local_id"])
+@pytest.mark.parametrize("name", ["twonn", "mle", "local_id", "fisher_s"])
 def test_bad_interval_options_are_rejected(name, data):
     with pytest.raises(est.EstimatorInputError, match="ci_level"):
         ESTIMATORS[name](data, ci_level=1.5)
     with pytest.raises(est.EstimatorInputError, match="n_bootstrap"):
         ESTIMATORS[name](data, n_bootstrap=-1)
+
+
+@pytest.mark.parametrize("name", sorted(registry()))
+def test_every_metric_gives_a_number_with_its_method_or_says_why_not(name, data):
+    """Every registered metric on a layer: ok with a finite value inside its interval, or failed
+    with a reason (a probe without labels); audit.json-ready either way (no NaN)."""
+    layer = LayerData("layer", data.astype(np.float32), seed=0, neighbors_k=registry()[name].neighbors(
+        registry()[name].params()))
+    result = compute_layer(layer, {name: registry()[name].params()})[name]
+    json.dumps(result.to_dict(), allow_nan=False)
+    if not result.ok:
+        assert result.value is None and result.message, name
+        return
+    assert np.isfinite(result.value) and result.method, name
+    if result.ci_low is not None:
+        assert result.ci_low <= result.value <= result.ci_high, name

@@ -62,6 +62,21 @@ def test_independent_data_debiased_reads_zero_where_biased_does_not():
     assert np.mean(biased) > 0.15
 
 
+@pytest.mark.parametrize(("n", "biased_reads"), [(32, 0.20), (64, 0.11), (128, 0.06), (256, 0.03)])
+def test_debiased_cka_of_independent_data_stays_near_zero_at_every_size(n, biased_reads):
+    """Independent Gaussians in 8 dimensions: biased linear CKA reads about 0.20, 0.11, 0.06, 0.03
+    at n = 32 ... 256 (the series MONAI PR #9129 reports); the debiased one stays within 0.02
+    of 0 on average over 20 fixed seeds."""
+    biased, debiased = [], []
+    for seed in range(20):
+        rng = np.random.default_rng([n, seed])
+        X, Y = rng.standard_normal((n, 8)), rng.standard_normal((n, 8))
+        biased.append(gram_cka(X, Y, gram_hsic_biased))
+        debiased.append(hd.debiased_linear_cka(X, Y))
+    assert np.mean(biased) == pytest.approx(biased_reads, rel=0.2)
+    assert abs(np.mean(debiased)) <= 0.02
+
+
 def test_cka_identity_and_invariances():
     X, Y = rng_pair(3, 120, 12, 7)
     Y = Y + X[:, :7] @ np.random.default_rng(4).standard_normal((7, 7))

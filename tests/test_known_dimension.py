@@ -61,8 +61,9 @@ def test_duplicates_are_counted_never_nan():
             continue
         assert np.isfinite(result.value) and np.isfinite(result.ci_low) and np.isfinite(result.ci_high), name
         assert result.n_duplicates == 51, name
-    local = est.local_id(X, k=10)
-    assert 0 not in local.point_index and np.all(np.isfinite(local.values))
+    local = est.local_id(X, k=10)  # the 51 equal rows are one distinct point, row 0, with its local ID
+    assert 0 in local.point_index and not set(range(100, 150)) & set(local.point_index)
+    assert local.n_used == 950 and np.all(np.isfinite(local.values))
 
 
 def test_sample_size_sensitivity_uses_nested_subsets():

@@ -168,6 +168,37 @@ def test_failed_metric_renders_its_message(result):
     assert f"{layer.name}: TwoNN ID could not be computed" in visible  # the warnings list
 
 
+def test_id_above_the_width_renders_as_the_width_with_its_note(result):
+    from audit.metrics._base import capped_at_width
+
+    raw = MetricResult(name=result.primary_id, title="ID", value=1.036, method="TwoNN", ci_low=0.95, ci_high=1.12,
+                       ci_level=0.95, ci_method="percentile bootstrap", n_used=500, unit="dimensions")
+    layer = result.layers[0]
+    narrow = with_layer(result, 0, width=1, metrics={**layer.metrics, result.primary_id: capped_at_width(raw, 1)})
+    visible = text_of(html.render(narrow))
+    assert "estimate 1.036 above the width 1; reported as 1" in visible  # the value tables' footnote
+    assert "104%" not in visible and "-3.6%" not in visible and "-4%" not in visible
+    # the layers-at-a-glance row: ID 1 [0.95, 1], 100% of the width, redundancy 0.0% [0.0%, 5.0%]
+    assert "100% 0.0% [0.0%, 5.0%]" in visible
+
+
+def test_fisher_s_renders_among_the_id_metrics(result):
+    from reference_data import hypercube
+
+    from audit.metrics import compute_layer, registry
+    from audit.metrics._base import LayerData
+
+    data = LayerData("cube", hypercube(300, 4, width=16, seed=1).astype(np.float32), seed=0)
+    fisher = compute_layer(data, {"fisher_s": registry()["fisher_s"].params()})["fisher_s"]
+    layers = tuple(dataclasses.replace(layer, metrics={**layer.metrics, "fisher_s": fisher}) for layer in result.layers)
+    info = {**result.metric_info, "fisher_s": {"title": "FisherS ID", "kind": "id", "description": "separability"}}
+    text = html.render(dataclasses.replace(result, layers=layers, metric_names=(*result.metric_names, "fisher_s"),
+                                           metric_info=info))
+    assert not parse(text).errors
+    visible = text_of(text)
+    assert "FisherS ID" in visible and fisher.method in visible
+
+
 def test_absent_metrics_still_render(result):
     kept = ("mle", "effective_rank")
     layers = tuple(dataclasses.replace(layer, metrics={k: v for k, v in layer.metrics.items() if k in kept},

@@ -10,10 +10,11 @@ kNN-based: :func:`twonn`, :func:`mle`, :func:`local_id`, :func:`gride`; they acc
 :func:`knn_estimates` does exactly that. Spectral: :func:`pca_id`, :func:`participation_ratio`,
 :func:`effective_rank`, :func:`stable_rank`. Attention heads: :func:`head_redundancy` (debiased linear CKA
 between heads, groups of near-duplicates), :func:`effective_heads`. Class geometry: :func:`nc1` (neural collapse), :func:`dead_units`.
-Convergence: :func:`sample_size_sensitivity`.
+Separability: :func:`fisher_s` (Fisher separability ID). Convergence: :func:`sample_size_sensitivity`.
 """
 
 from ._input import EstimatorInputError
+from .fisher import FisherSResult, fisher_s
 from .geometry import DeadUnits, dead_units, nc1
 from .gride import gride
 from .heads import (
@@ -50,6 +51,7 @@ __all__ = [
     "EffectiveHeads",
     "EstimatorInputError",
     "Estimate",
+    "FisherSResult",
     "GrideResult",
     "HeadRedundancy",
     "LocalIDResult",
@@ -59,6 +61,7 @@ __all__ = [
     "debiased_linear_cka",
     "effective_heads",
     "effective_rank",
+    "fisher_s",
     "gride",
     "head_redundancy",
     "head_similarity",

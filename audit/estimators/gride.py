@@ -9,8 +9,10 @@ stable: short-scale noise inflates the first scales, curvature deflates the last
 
 Conventions follow DADApy and scikit-dimension's ``GRIDE``: (N - 1) log d in place of N log d
 (unbiased at n1 = 1, where GRIDE equals TwoNN's maximum-likelihood estimate), and ratios above
-q50 + 20 (q95 - q50) are dropped as likely overlapping points. Points with r_{n1} = 0
-(duplicates) or r_{n1} = r_{n2} (ties) are left out and counted.
+q50 + 20 (q95 - q50) are dropped as likely overlapping points. Neighbours are searched among
+distinct points (exact duplicate rows collapsed, counted as ``n_duplicates``); points with
+r_{n1} = r_{n2} (ties) are left out and counted. At least 20 distinct points are needed: the
+first scale is TwoNN's maximum-likelihood estimate, whose relative error is about 1 / sqrt(n).
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.stats import norm
 
-from ._input import EstimatorInputError, as_matrix, check_fraction, check_int
-from ._knn_common import neighbors_for, scope_note
+from ._input import EstimatorInputError, check_fraction, check_int
+from ._knn_common import prepare, require_enough, scope_note
 from .results import GrideResult
 
 __all__ = ["gride", "gride_from_neighbors"]
@@ -44,21 +46,21 @@ def gride(
     at least ``range_max`` neighbours (capped at n - 1).
     """
     range_max = check_int(range_max, "range_max", low=2)
-    matrix = as_matrix(X, min_points=3, keep_float32=True)
-    k = min(range_max, matrix.shape[0] - 1)
-    found = neighbors_for(matrix, k, neighbors, query_points=query_points, seed=seed, device=device)
-    return gride_from_neighbors(found, range_max=k, ci_level=ci_level)
+    search = {"query_points": query_points, "seed": seed, "device": device}
+    _, found = prepare(X, range_max, neighbors, min_points=3, cap_k=True, estimator="GRIDE", **search)
+    return gride_from_neighbors(found, range_max=min(range_max, found.k), ci_level=ci_level)
 
 
 def gride_from_neighbors(neighbors, *, range_max=64, ci_level=0.95) -> GrideResult:
     range_max = check_int(range_max, "range_max", low=2, high=neighbors.k)
     ci_level = check_fraction(ci_level, "ci_level", low_open=True)
+    require_enough(neighbors, "GRIDE")
     scales = 2 ** np.arange(int(np.log2(range_max)))
     fits = [_fit_scale(neighbors.distances, int(n1), 2 * int(n1)) for n1 in scales]
     dims = np.array([fit[0] for fit in fits])
     errors = np.array([fit[1] for fit in fits])
     z = norm.ppf(0.5 + ci_level / 2)
-    excluded_first = neighbors.n_queries - fits[0][2]
+    excluded_first = neighbors.n_rows_queried - fits[0][2]
     return GrideResult(
         value=float(dims[0]),
         method=f"GRIDE (n2 = 2 n1, n1 = 1..{scales[-1]}); value at n1=1",
@@ -67,7 +69,7 @@ def gride_from_neighbors(neighbors, *, range_max=64, ci_level=0.95) -> GrideResu
         ci_level=ci_level,
         ci_method="Wald interval from the observed Fisher information",
         n_used=int(fits[0][2]),
-        n_duplicates=int(neighbors.is_duplicate.sum()),
+        n_duplicates=neighbors.n_duplicates,
         n_excluded=int(excluded_first),
         notes=scope_note(neighbors),
         scales=scales,

@@ -35,13 +35,14 @@ keep their scale while the cost falls to ``m n d``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 
 from . import _knn_kernels as kernels
 from . import _knn_projection as projection
+from ._distinct import DistinctRows, distinct_rows
 from ._input import EstimatorInputError, as_matrix, check_int, rng_from
 
 __all__ = ["Neighbors", "nearest_neighbors", "neighbors_for", "resolve_device"]
@@ -59,6 +60,10 @@ class Neighbors:
     to its (j+1)-th nearest other point ``indices[i, j]``, ascending along each row.
     ``n_recertified`` counts the query rows whose first certificate failed and that were
     searched again (in full dimension and, if need be, in float64).
+
+    A search of distinct points (``distinct=True``) ran on one row per distinct point: its
+    queries and neighbours are those rows (the first of each set of equal rows), so no distance
+    is zero, and ``multiplicity[i]`` says how many rows of X equal query ``i``.
     """
 
     distances: np.ndarray
@@ -68,6 +73,8 @@ class Neighbors:
     n_features: int
     method: str
     n_recertified: int = 0
+    multiplicity: np.ndarray | None = None
+    n_distinct: int | None = None
 
     @property
     def k(self) -> int:
@@ -79,8 +86,26 @@ class Neighbors:
 
     @property
     def is_duplicate(self) -> np.ndarray:
-        """Query points at distance zero from their nearest neighbour (exact duplicates)."""
+        """Query points at distance zero from their nearest neighbour (exact duplicates; none in a
+        search of distinct points)."""
         return self.distances[:, 0] == 0.0
+
+    @property
+    def n_duplicates(self) -> int:
+        """Rows, among those the queries stand for, that have an identical copy in X."""
+        if self.multiplicity is None:
+            return int(self.is_duplicate.sum())
+        return int(self.multiplicity[self.multiplicity > 1].sum())
+
+    @property
+    def n_rows_queried(self) -> int:
+        """Rows of X the queries stand for (a distinct query stands for all its copies)."""
+        return self.n_queries if self.multiplicity is None else int(self.multiplicity.sum())
+
+    @property
+    def n_searched(self) -> int:
+        """Points the neighbours were searched among: the distinct ones in a distinct search."""
+        return self.n_points if self.n_distinct is None else self.n_distinct
 
     def require(self, k: int, X_shape: tuple[int, int]) -> "Neighbors":
         """Check these neighbours fit a matrix of ``X_shape`` and hold at least ``k`` per point."""
@@ -112,6 +137,7 @@ def nearest_neighbors(
     seed=0,
     device="auto",
     block_size: int = 2048,
+    distinct: bool = False,
 ) -> Neighbors:
     """Exact ``k`` nearest neighbours (Euclidean, excluding the point itself) of every row of X,
     or of ``query_points`` seeded random rows searched among all rows.
@@ -124,22 +150,51 @@ def nearest_neighbors(
     seed : seed of the query sample (unused without ``query_points``).
     device : ``"auto"`` (GPU when torch sees one), ``"cpu"``, or a torch device string.
     block_size : rows per block; memory is about ``4 block_size^2`` bytes per block.
+    distinct : collapse exact duplicate rows first and search the distinct points (what the
+        estimators do; then 1 <= k < the number of distinct points).
     """
     matrix = as_matrix(X, min_points=2, keep_float32=True)
-    return neighbors_for(matrix, k, None, query_points=query_points, seed=seed, device=device, block_size=block_size)
+    search = {"query_points": query_points, "seed": seed, "device": device, "block_size": block_size}
+    return neighbors_for(matrix, k, None, distinct=distinct, **search)
 
 
-def neighbors_for(matrix: np.ndarray, k: int, neighbors: Neighbors | None, **search) -> Neighbors:
+def neighbors_for(matrix: np.ndarray, k: int, neighbors: Neighbors | None, *, distinct=False, **search) -> Neighbors:
     """``neighbors`` checked against ``matrix`` (already through ``as_matrix``) and ``k``, or a
-    fresh search of ``matrix`` with the ``search`` options of :func:`nearest_neighbors`."""
+    fresh search of ``matrix`` with the ``search`` options of :func:`nearest_neighbors`.
+
+    ``distinct``: False searches every row; True (or the :class:`DistinctRows` of ``matrix``,
+    when already known) collapses exact duplicate rows first and searches the distinct points.
+    """
     if neighbors is not None:
         return neighbors.require(k, matrix.shape)
-    k = check_int(k, "k", low=1, high=matrix.shape[0] - 1)
-    return _search(matrix, k, **search)
+    if distinct is False:
+        return _search(matrix, k, **search)
+    return _on_distinct_rows(matrix, distinct_rows(matrix) if distinct is True else distinct, k, search)
+
+
+def _on_distinct_rows(matrix: np.ndarray, rows: DistinctRows, k: int, search: dict) -> Neighbors:
+    """A search of the distinct rows, its positions mapped back to rows of ``matrix`` (no copy
+    and no mapping when every row is distinct)."""
+    if rows.all_distinct:
+        found = _search(matrix, k, **search)
+        return replace(found, multiplicity=_readonly(np.ones(found.n_queries, dtype=np.int64)), n_distinct=rows.n_rows)
+    if rows.n_distinct < 2:
+        raise EstimatorInputError(f"X has {rows.n_distinct} distinct points; a neighbour search needs at least 2")
+    found = _search(matrix[rows.index], k, **search)
+    return replace(
+        found,
+        indices=_readonly(rows.index[found.indices]),
+        query_index=_readonly(rows.index[found.query_index]),
+        n_points=rows.n_rows,
+        method=f"{found.method}, on the {rows.n_distinct} distinct of {rows.n_rows} rows",
+        multiplicity=_readonly(rows.counts[found.query_index]),
+        n_distinct=rows.n_distinct,
+    )
 
 
 def _search(matrix, k, *, query_points=None, seed=0, device="auto", block_size=2048) -> Neighbors:
     n_points = matrix.shape[0]
+    k = check_int(k, "k", low=1, high=n_points - 1)
     block_size = check_int(block_size, "block_size", low=16)
     torch_device = resolve_device(device)
     job_order, n_queries = _query_order(n_points, query_points, seed)

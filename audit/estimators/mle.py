@@ -6,8 +6,10 @@ unbiased form). Points are combined, by default, as MacKay and Ghahramani (2005)
 the inverse of the mean of the inverse local estimates, 1 / mean(1 / m(x)), which is the
 maximum-likelihood combination; ``combine="mean"`` gives Levina and Bickel's plain average.
 These match scikit-dimension's ``MLE`` with ``comb="mle"`` and ``comb="mean"``.
-A point at distance zero from a neighbour (a duplicate) has no estimate: it is left out and
-counted; so is a point whose k neighbours all lie at the same distance.
+Neighbours are searched among distinct points (exact duplicate rows collapsed, their number
+reported as ``n_duplicates``); a point whose k neighbours all lie at the same distance has no
+estimate and is left out. At least 20 distinct points are needed (the 5 %..95 % quantiles and
+the bootstrap over points mean little on fewer; see ``_knn_common.MIN_DISTINCT_POINTS``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 
 from . import _bootstrap
 from ._input import EstimatorInputError, check_int, rng_from
-from ._knn_common import prepare, scope_note
+from ._knn_common import prepare, require_enough, scope_note
 from .results import Estimate, LocalIDResult
 
 __all__ = ["mle", "local_id", "mle_from_neighbors", "local_id_from_neighbors"]
@@ -44,7 +46,8 @@ def mle(
     of X holding at least k neighbours; ``query_points``, ``device`` as in ``nearest_neighbors``.
     """
     k = check_int(k, "k", low=3)
-    _, found = prepare(X, k, neighbors, query_points=query_points, seed=seed, device=device, min_points=k + 1)
+    _, found = prepare(X, k, neighbors, query_points=query_points, seed=seed, device=device, min_points=k + 1,
+                       estimator="MLE")
     return mle_from_neighbors(
         found, k=k, combine=combine, unbiased=unbiased, n_bootstrap=n_bootstrap, ci_level=ci_level, seed=seed
     )
@@ -65,7 +68,8 @@ def local_id(
     """Per-point Levina-Bickel ID from ``k`` neighbours, with its mean (``value``, bootstrap
     interval over points), median and quantiles."""
     k = check_int(k, "k", low=3)
-    _, found = prepare(X, k, neighbors, query_points=query_points, seed=seed, device=device, min_points=k + 1)
+    _, found = prepare(X, k, neighbors, query_points=query_points, seed=seed, device=device, min_points=k + 1,
+                       estimator="local ID")
     return local_id_from_neighbors(found, k=k, unbiased=unbiased, n_bootstrap=n_bootstrap, ci_level=ci_level, seed=seed)
 
 
@@ -83,7 +87,7 @@ def mle_from_neighbors(neighbors, *, k=20, combine="inverse", unbiased=False, n_
     if combine not in _COMBINE:
         raise EstimatorInputError(f"combine must be one of {_COMBINE}, got {combine!r}")
     n_bootstrap, ci_level = _bootstrap.check_options(n_bootstrap, ci_level)
-    local, valid = _checked_pointwise(neighbors, k, unbiased)
+    local, valid = _checked_pointwise(neighbors, k, unbiased, "MLE")
     terms = 1.0 / local if combine == "inverse" else local
     replicates = _mean_replicates(terms, n_bootstrap, seed)
     if combine == "inverse":
@@ -93,8 +97,8 @@ def mle_from_neighbors(neighbors, *, k=20, combine="inverse", unbiased=False, n_
         value=float(combined),
         method=f"MLE Levina-Bickel (k={k}, combine={combine}{', unbiased' if unbiased else ''})",
         n_used=int(local.size),
-        n_duplicates=int(neighbors.is_duplicate.sum()),
-        n_excluded=int(neighbors.n_queries - local.size),
+        n_duplicates=neighbors.n_duplicates,
+        n_excluded=neighbors.n_rows_queried - int(local.size),
         notes=scope_note(neighbors),
         **_bootstrap.interval_fields(replicates, ci_level, "points"),
     )
@@ -102,15 +106,15 @@ def mle_from_neighbors(neighbors, *, k=20, combine="inverse", unbiased=False, n_
 
 def local_id_from_neighbors(neighbors, *, k=20, unbiased=False, n_bootstrap=200, ci_level=0.95, seed=0):
     n_bootstrap, ci_level = _bootstrap.check_options(n_bootstrap, ci_level)
-    local, valid = _checked_pointwise(neighbors, k, unbiased)
+    local, valid = _checked_pointwise(neighbors, k, unbiased, "local ID")
     replicates = _mean_replicates(local, n_bootstrap, seed)
     quantiles = np.quantile(local, _QUANTILE_LEVELS)
     return LocalIDResult(
         value=float(local.mean()),
         method=f"local ID, Levina-Bickel per point (k={k}{', unbiased' if unbiased else ''}); value is the mean",
         n_used=int(local.size),
-        n_duplicates=int(neighbors.is_duplicate.sum()),
-        n_excluded=int(neighbors.n_queries - local.size),
+        n_duplicates=neighbors.n_duplicates,
+        n_excluded=neighbors.n_rows_queried - int(local.size),
         notes=scope_note(neighbors),
         values=local,
         point_index=neighbors.query_index[valid],
@@ -120,13 +124,14 @@ def local_id_from_neighbors(neighbors, *, k=20, unbiased=False, n_bootstrap=200,
     )
 
 
-def _checked_pointwise(neighbors, k, unbiased):
+def _checked_pointwise(neighbors, k, unbiased, estimator):
     neighbors.require(k, (neighbors.n_points, neighbors.n_features))
+    require_enough(neighbors, estimator)
     local, valid = pointwise_estimates(neighbors.distances, k, unbiased)
     if local.size < 2:
         raise EstimatorInputError(
             f"only {local.size} of {neighbors.n_queries} points have distinct neighbour distances "
-            f"({int(neighbors.is_duplicate.sum())} are duplicates): no ML estimate"
+            f"({neighbors.n_duplicates} rows are duplicates): no ML estimate"
         )
     return local, valid
 

@@ -25,9 +25,10 @@ def _freeze(array) -> np.ndarray:
 class Estimate:
     """A scalar estimate with its method, interval and bookkeeping.
 
-    ``n_duplicates`` counts points whose nearest neighbour lies at distance zero (they cannot
-    enter ratio-based estimates and were left out); ``n_excluded`` counts every point left out
-    for any reason (duplicates, the discarded tail of TwoNN, GRIDE's outlier cut).
+    ``n_duplicates`` counts the rows that have an exact copy: the kNN estimators collapse each
+    set of equal rows to one distinct point before the search, so a copy neither enters the
+    estimate twice nor biases a neighbour's ratio. ``n_excluded`` counts every row left out for
+    any reason (the extra copies, the discarded tail of TwoNN, GRIDE's outlier cut).
     """
 
     value: float
@@ -60,8 +61,8 @@ class Estimate:
 class LocalIDResult(Estimate):
     """Per-point local ID: ``values[i]`` belongs to row ``point_index[i]`` of X.
 
-    Points with a duplicate (distance zero to a neighbour) have no local ID and are absent from
-    ``point_index``; ``n_duplicates`` counts them. ``value`` is the mean over points;
+    Equal rows are one distinct point, listed once in ``point_index`` under the first of them;
+    ``n_duplicates`` counts the rows that have a copy. ``value`` is the mean over points;
     ``median`` and ``quantiles`` (pairs of level and value at 0.05, 0.25, 0.5, 0.75, 0.95)
     describe the spread.
     """

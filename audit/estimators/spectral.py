@@ -31,14 +31,25 @@ _DEFAULT_GROUPS = 20
 
 def pca_id(X, *, variance: float = 0.9, center: bool = True, **options) -> SpectrumEstimate:
     """Components needed to reach ``variance`` (in (0, 1]) of the total; ``spectrum`` holds the
-    covariance eigenvalues. ``options``: n_groups (20; 0 for no interval), ci_level, seed."""
+    covariance eigenvalues. ``options``: n_groups (20; 0 for no interval), ci_level, seed.
+
+    The count is a step function of the spectrum, so a jackknife of the count itself mostly sees
+    the same integer and collapses to a point even when the threshold sits at a component's
+    edge. The interval is therefore computed on the crossing interpolated within the component
+    that reaches the threshold (``k - 1 + (variance - C_{k-1}) / share_k``, in (k - 1, k] for a
+    count of k) and its ends are rounded up to whole components: exactly rank-k data whose
+    threshold lies well inside the k-th component keeps [k, k].
+    """
     variance = check_fraction(variance, "variance", low_open=True, high_open=False)
 
-    def components(eigenvalues):
+    def crossing(eigenvalues):
         cumulative = np.cumsum(eigenvalues) / eigenvalues.sum()
-        return float(np.searchsorted(cumulative, variance - 1e-12) + 1)
+        index = int(np.searchsorted(cumulative, variance - 1e-12))
+        before = cumulative[index - 1] if index else 0.0
+        return index + min(1.0, (variance - before) / (cumulative[index] - before))
 
-    return _spectral(X, components, f"PCA-ID ({variance:g} of variance)", center, "eigenvalues", options)
+    return _spectral(X, crossing, f"PCA-ID ({variance:g} of variance)", center, "eigenvalues", options,
+                     whole=True)
 
 
 def participation_ratio(X, *, center: bool = True, **options) -> SpectrumEstimate:
@@ -70,20 +81,37 @@ def stable_rank(X, *, center: bool = False, **options) -> SpectrumEstimate:
     return _spectral(X, frobenius_over_spectral, "stable rank", center, "singular values", options)
 
 
-def _spectral(X, statistic, name, center, reported, options) -> SpectrumEstimate:
+def _spectral(X, statistic, name, center, reported, options, whole=False) -> SpectrumEstimate:
+    """``statistic`` of the spectrum with its jackknife interval; ``whole``: the statistic is a
+    continuous version of a count, reported (value and interval ends) rounded up."""
     n_groups, ci_level, seed = _jackknife_options(**options)
     matrix = as_matrix(X, min_points=3)
     groups = _GroupMoments(matrix, n_groups, center, rng_from(seed))
     eigenvalues = groups.eigenvalues(np.ones(groups.n_groups))
     value = statistic(eigenvalues)
     spectrum = np.sqrt(eigenvalues) if reported == "singular values" else eigenvalues / (matrix.shape[0] - center)
+    interval = _jackknife_interval(groups, statistic, value, ci_level)
     return SpectrumEstimate(
-        value=value,
+        value=_whole(value) if whole else value,
         method=f"{name}, {'centred' if center else 'uncentred'} {reported}",
         n_used=matrix.shape[0],
         spectrum=spectrum,
-        **_jackknife_interval(groups, statistic, value, ci_level),
+        **(_rounded_up(interval, eigenvalues.size) if whole else interval),
     )
+
+
+def _rounded_up(interval: dict, most: int) -> dict:
+    """A count's interval from its continuous version's: ends rounded up, within [1, most]."""
+    if not interval:
+        return interval
+    low, high = (min(float(most), max(1.0, _whole(interval[end]))) for end in ("ci_low", "ci_high"))
+    method = f"{interval['ci_method']} on the crossing interpolated within a component, ends rounded up"
+    return {**interval, "ci_low": low, "ci_high": high, "ci_method": method}
+
+
+def _whole(value: float) -> float:
+    """``value`` rounded up to a whole number, rounding error just above one ignored."""
+    return float(np.ceil(value - 1e-9))
 
 
 def _jackknife_options(n_groups=_DEFAULT_GROUPS, ci_level=0.95, seed=0):

@@ -6,8 +6,8 @@ runs once with the largest neighbour count any of them needs and each estimate r
 
 from __future__ import annotations
 
-from ._input import as_matrix, check_int
-from ._knn_common import neighbors_for
+from ._input import check_int
+from ._knn_common import prepare
 from .gride import gride_from_neighbors
 from .mle import local_id_from_neighbors, mle_from_neighbors
 from .twonn import twonn_from_neighbors
@@ -30,13 +30,16 @@ def knn_estimates(
     """TwoNN, MLE (k), local ID (k) and GRIDE (scales up to ``gride_range_max``) of X.
 
     Returns ``{"neighbors", "twonn", "mle", "local_id", "gride"}``; each estimate is what the
-    function of the same name returns with these options.
+    function of the same name returns with these options. The search runs once, among the
+    distinct points (exact duplicate rows collapsed), as each estimator's own search would.
     """
-    matrix = as_matrix(X, min_points=4, keep_float32=True)
-    k = check_int(k, "k", low=3, high=matrix.shape[0] - 1)
-    gride_range_max = min(check_int(gride_range_max, "gride_range_max", low=2), matrix.shape[0] - 1)
+    k = check_int(k, "k", low=3)
+    gride_range_max = check_int(gride_range_max, "gride_range_max", low=2)
     search = {"query_points": query_points, "seed": seed, "device": device}
-    neighbors = neighbors_for(matrix, max(k, gride_range_max), None, **search)
+    _, neighbors = prepare(X, max(k, gride_range_max), None, min_points=4, cap_k=True, estimator="kNN estimates",
+                           **search)
+    neighbors.require(k, (neighbors.n_points, neighbors.n_features))
+    gride_range_max = min(gride_range_max, neighbors.k)
     shared = {"n_bootstrap": n_bootstrap, "ci_level": ci_level, "seed": seed}
     return {
         "neighbors": neighbors,

@@ -8,7 +8,11 @@ over all N points. The point with F = 1 (only present when nothing is discarded)
 the linear fit, where -log(0) is infinite. ``fit="mle"`` gives the unbiased maximum-likelihood
 estimate with the discarded ratios treated as censored, (k - 1) / (sum_{i<=k} log mu_(i) +
 (N - k) log mu_(k)); with ``discard_fraction=0`` that is (N - 1) / sum(log mu), DADApy's "ml".
-Points with r1 = 0 (duplicates) have no ratio: they are left out and counted.
+The ratios are those of distinct points: exact duplicate rows are collapsed before the search
+(a point whose two nearest neighbours are a duplicate pair would otherwise have mu = 1), and
+``n_duplicates`` counts the rows that had a copy. At least 20 distinct points are needed
+(:data:`~audit.estimators._knn_common.MIN_DISTINCT_POINTS`): the estimate's relative standard
+error is about 1 / sqrt(n), and the fit drops the largest ratios.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import numpy as np
 
 from . import _bootstrap
 from ._input import EstimatorInputError, check_fraction, rng_from
-from ._knn_common import prepare, scope_note
+from ._knn_common import prepare, require_enough, scope_note
 from .results import Estimate
 
 __all__ = ["twonn", "twonn_from_neighbors"]
@@ -49,7 +53,8 @@ def twonn(
     neighbors : a :class:`~audit.estimators.knn.Neighbors` of X to reuse (k >= 2).
     query_points, device : search options, see :func:`~audit.estimators.knn.nearest_neighbors`.
     """
-    _, found = prepare(X, 2, neighbors, query_points=query_points, seed=seed, device=device, min_points=3)
+    _, found = prepare(X, 2, neighbors, query_points=query_points, seed=seed, device=device, min_points=3,
+                       estimator="TwoNN")
     return twonn_from_neighbors(
         found, discard_fraction=discard_fraction, fit=fit, n_bootstrap=n_bootstrap, ci_level=ci_level, seed=seed
     )
@@ -61,7 +66,8 @@ def twonn_from_neighbors(neighbors, *, discard_fraction=0.1, fit="linear", n_boo
     if fit not in _FITS:
         raise EstimatorInputError(f"fit must be one of {_FITS}, got {fit!r}")
     n_bootstrap, ci_level = _bootstrap.check_options(n_bootstrap, ci_level)
-    duplicate = neighbors.is_duplicate
+    require_enough(neighbors, "TwoNN")
+    duplicate = neighbors.is_duplicate  # only a search of every row has any
     log_mu = np.sort(np.log(neighbors.distances[~duplicate, 1] / neighbors.distances[~duplicate, 0]))
     n_ratios = log_mu.size
     n_keep = _kept(n_ratios, discard_fraction, fit)
@@ -75,8 +81,8 @@ def twonn_from_neighbors(neighbors, *, discard_fraction=0.1, fit="linear", n_boo
         value=value,
         method=f"TwoNN ({fit} fit, discard_fraction={discard_fraction:g})",
         n_used=n_keep,
-        n_duplicates=int(duplicate.sum()),
-        n_excluded=int(neighbors.n_queries - n_keep),
+        n_duplicates=neighbors.n_duplicates,
+        n_excluded=neighbors.n_rows_queried - n_keep,
         notes=scope_note(neighbors),
         **_bootstrap.interval_fields(replicates, ci_level, "points"),
     )

@@ -2,20 +2,22 @@
 
 :func:`compute_layer` runs the selected metrics on one layer's activations; a metric whose
 estimator rejects the data (a constant layer, too few points) becomes a ``failed`` result
-with the reason, never NaN and never a crash of the whole audit.
+with the reason, never NaN and never a crash of the whole audit. An intrinsic dimension
+(``kind="id"``) above the layer's width is reported as the width, with a note (see
+:func:`~audit.metrics._base.capped_at_width`): this is the one place that rule lives.
 """
 
 from __future__ import annotations
 
 from ..estimators import EstimatorInputError
 from ..results import MetricResult
-from ._base import LayerData, failed
+from ._base import LayerData, capped_at_width, failed
 from ._registry import MetricDef, registry
 
 __all__ = ["LayerData", "MetricDef", "registry", "compute_layer", "neighbors_needed", "ID_PREFERENCE"]
 
 # the metric whose value is "the layer's ID" (redundancy rate, accuracy per ID), first present wins
-ID_PREFERENCE = ("twonn", "mle", "gride", "local_id", "pca")
+ID_PREFERENCE = ("twonn", "mle", "gride", "local_id", "fisher_s", "pca")
 
 
 def neighbors_needed(selected: dict) -> int:
@@ -31,7 +33,8 @@ def compute_layer(layer: LayerData, selected: dict) -> dict[str, MetricResult]:
     for name, params in selected.items():
         definition = metrics[name]
         try:
-            results[name] = definition.compute(layer, params)
+            result = definition.compute(layer, params)
+            results[name] = capped_at_width(result, layer.width) if definition.kind == "id" else result
         except EstimatorInputError as error:
             results[name] = failed(name, definition.title, error)
     return results

@@ -20,10 +20,10 @@ class GrideParams(MetricParams):
     neighbors=lambda params: params.range_max,
 )
 def compute(layer: LayerData, params: GrideParams):
-    found = layer.neighbors(min(params.range_max, layer.matrix.shape[0] - 1))
+    found = layer.neighbors(min(params.range_max, layer.max_neighbors))
     estimate = gride_from_neighbors(found, range_max=min(params.range_max, found.k), ci_level=params.ci_level)
     return from_estimate(
-        "gride", "GRIDE ID", estimate,
+        "gride", "GRIDE ID", estimate, n_duplicates=estimate.n_duplicates,
         scales=estimate.scales, dims=estimate.dims, ci_lows=estimate.ci_lows, ci_highs=estimate.ci_highs,
         radii=estimate.radii,
     )

@@ -22,4 +22,5 @@ class LocalIDParams(BootstrapParams):
 def compute(layer: LayerData, params: LocalIDParams):
     estimate = local_id_from_neighbors(layer.neighbors(params.k), seed=layer.seed, **params.model_dump())
     quantiles = {f"q{round(level * 100):02d}": value for level, value in estimate.quantiles}
-    return from_estimate("local_id", "local ID (mean)", estimate, median=estimate.median, quantiles=quantiles)
+    return from_estimate("local_id", "local ID (mean)", estimate, n_duplicates=estimate.n_duplicates,
+                         median=estimate.median, quantiles=quantiles)

@@ -23,4 +23,4 @@ class MLEParams(LocalIDParams):
 )
 def compute(layer: LayerData, params: MLEParams):
     estimate = mle_from_neighbors(layer.neighbors(params.k), seed=layer.seed, **params.model_dump())
-    return from_estimate("mle", "MLE ID", estimate)
+    return from_estimate("mle", "MLE ID", estimate, n_duplicates=estimate.n_duplicates)

@@ -23,4 +23,4 @@ class TwoNNParams(BootstrapParams):
 )
 def compute(layer: LayerData, params: TwoNNParams):
     estimate = twonn_from_neighbors(layer.neighbors(2), seed=layer.seed, **params.model_dump())
-    return from_estimate("twonn", "TwoNN ID", estimate)
+    return from_estimate("twonn", "TwoNN ID", estimate, n_duplicates=estimate.n_duplicates)

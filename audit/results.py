@@ -265,11 +265,19 @@ class Quality:
     """Quality a variant keeps. ``retained`` (0..1, higher is better) is the headline: recall@k
     for an embedding, accuracy relative to the original with labels, else the mean cosine of the
     variant's outputs to the original's; ``measure`` says which. ``details`` holds the rest
-    (cosine preservation, absolute accuracies)."""
+    (cosine preservation, absolute accuracies). Every figure is measured on the ``n_samples``
+    held-out probe samples (not those a PCA was fitted on); ``ci_low``/``ci_high`` is the
+    percentile bootstrap interval of ``retained`` over them (None for the original, which keeps
+    1 by definition)."""
 
     measure: str
     retained: float
     details: dict[str, float] = field(default_factory=dict)
+    ci_low: float | None = None
+    ci_high: float | None = None
+    ci_level: float | None = None
+    ci_method: str = ""
+    n_samples: int | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -224,6 +224,8 @@ class CostSpec(_Strict):
     factorize: list[str] | None = Field(None, description="globs of audited nn.Linear layers to factorize (default: all of them)")
     quality_floor: float = Field(0.95, gt=0, le=1, description="quality retained a recommended width must reach")
     recall_k: int = Field(10, ge=1, description="neighbours in the retrieval-overlap measure (recall@k)")
+    holdout: float = Field(0.5, gt=0, lt=1, description="share of probe samples held out: the PCA is fitted on "
+                           "the rest, every variant's quality is scored on these")
     batch_size: int = Field(8, ge=1, description="ONNX timing: samples per batch")
     sequence_length: int | None = Field(None, ge=2, description="ONNX timing, text models: tokens per sample (default model.max_length)")
     warmup: int = Field(3, ge=0, description="ONNX timing: runs before timing")

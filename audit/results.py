@@ -529,7 +529,9 @@ class Verdict:
 class SweepPoint:
     """A group's layers at one rank: the score, its share of the teacher's (``retained``), the
     weight entries the factorized layers store (``parameters``), ``reduction = 1 - parameters /
-    full`` and ``compression = full / parameters``."""
+    full`` and ``compression = full / parameters``. ``ci_low``/``ci_high`` (of ``score``) and
+    ``retained_ci_low``/``retained_ci_high`` are percentile bootstrap intervals over the scored
+    (held-out) samples of the measurement at this rank; None for a rank only the fit reached."""
 
     rank: int
     score: float
@@ -537,6 +539,10 @@ class SweepPoint:
     parameters: int
     reduction: float
     compression: float
+    ci_low: float | None = None
+    ci_high: float | None = None
+    retained_ci_low: float | None = None
+    retained_ci_high: float | None = None
 
 
 @dataclass(frozen=True)
@@ -583,7 +589,10 @@ class SweepGroup:
 class SweepResult:
     """Low-rank factorization sweeps. ``measure`` is ``accuracy`` (with labels), ``agreement``
     or ``cosine`` (fidelity to the unfactorized teacher), described in ``measure_description``;
-    ``teacher_score`` is the unfactorized model's score on the same ``n_samples``."""
+    ``teacher_score`` is the unfactorized model's score on the same ``n_samples`` (with its
+    bootstrap interval ``teacher_ci_low``/``teacher_ci_high`` at ``ci_level``, ``ci_method``).
+    With distillation, students are trained on ``distill_samples`` other samples of the subset:
+    ``n_samples`` are held out from it and every score is measured on them."""
 
     measure: str
     measure_description: str
@@ -596,6 +605,11 @@ class SweepResult:
     distill_lr: float | None
     levels: tuple[float, ...]
     groups: tuple[SweepGroup, ...]
+    teacher_ci_low: float | None = None
+    teacher_ci_high: float | None = None
+    ci_level: float | None = None
+    ci_method: str = ""
+    distill_samples: int = 0
 
     def to_dict(self) -> dict:
         out = {key: value for key, value in asdict(self).items() if key != "groups"}

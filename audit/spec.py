@@ -168,6 +168,8 @@ class DistillSpec(_Strict):
     steps: int = Field(0, ge=0, le=10000, description="optimizer steps per student (0: no distillation)")
     lr: float = Field(1e-3, gt=0, le=1, description="Adam learning rate of the low-rank factors")
     temperature: float = Field(2.0, gt=0, description="softmax temperature of the distillation loss")
+    holdout: float = Field(0.5, gt=0, lt=1, description="share of the sweep's samples held out: students are "
+                           "distilled on the rest and every score is measured on these")
 
 
 class SweepSpec(_Strict):

@@ -88,3 +88,16 @@ def test_every_factorized_row_is_scored_on_the_same_held_out_samples(digits_cost
         assert quality.details["original_accuracy"] == target.original.quality.details["accuracy"]
         assert quality.ci_low <= quality.retained <= quality.ci_high
         assert quality.details["accuracy_ci_low"] <= quality.details["accuracy"] <= quality.details["accuracy_ci_high"]
+
+
+def test_sweep_scores_carry_held_out_bootstrap_intervals(tmp_path):
+    spec = tmp_path / "audit.yaml"
+    spec.write_text(MODEL + "probe: {source: 'sklearn:digits', batch_size: 512}\nlayers: {include: [head]}\n"
+                    "metrics: {pca: {}}\nsweep: {layers: [blocks.1.linear], n_ranks: 3, refine: 0, n_samples: 400, "
+                    "distill: {steps: 5, lr: 0.01, holdout: 0.25}}\n")
+    sweep = run_audit(load_spec(spec)).sweep
+    assert sweep.n_samples == 100 and sweep.distill_samples == 300
+    assert sweep.teacher_ci_low <= sweep.teacher_score <= sweep.teacher_ci_high and "100 held-out" in sweep.ci_method
+    for point in sweep.groups[0].points:
+        assert point.ci_low <= point.score <= point.ci_high
+        assert point.retained_ci_low <= point.retained <= point.retained_ci_high

@@ -236,7 +236,9 @@ class Timing:
     ``p50_s``/``p95_s`` are percentiles of ``repeats`` timed runs after ``warmup`` untimed ones;
     ``throughput`` is samples per second at the median; ``max_abs_diff`` compares the ONNX output
     with torch's on the same batch (the export's own check). A variant's ``reference_p50_s`` is
-    the original's p50 timed in turns with it, run by run; ``p50_change`` is taken against it.
+    the original's p50 timed in turns with it, run by run; ``p50_change`` is taken against it,
+    and ``p50_change_low``/``p50_change_high`` is its spread across those turns (the smallest and
+    largest per-turn ratio variant / original, minus 1; they always bracket ``p50_change``).
     """
 
     batch_size: int
@@ -250,6 +252,8 @@ class Timing:
     onnx_bytes: int
     max_abs_diff: float | None  # None for a model that is ONNX already: nothing was exported
     reference_p50_s: float | None = None
+    p50_change_low: float | None = None
+    p50_change_high: float | None = None
 
     @property
     def p50_change(self) -> float | None:

@@ -12,7 +12,11 @@ threads (and one inter-op thread), ``warmup`` untimed runs, then ``repeats`` tim
 same batch with :func:`time.perf_counter`; p50 and p95 of those, throughput = batch size / p50.
 A variant is timed in turns with the original (run by run), so that on a shared machine a
 passing load falls on both; the original's p50 from those same runs travels with the variant's
-timing (``reference_p50_s``) and latency changes are taken against it.
+timing (``reference_p50_s``) and latency changes are taken against it. Their spread across turns
+is the range of the per-turn ratios (variant's run / the original's run of the same turn) minus 1
+(``p50_change_low``, ``p50_change_high``): the smallest and largest, which always bracket the
+ratio of the two p50s (if every ``a_i >= r b_i`` then ``median(a) >= r median(b)``), so the
+change shown never falls outside its own spread.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from ..results import Timing
 from ..sources.onnx_model import runtime_session
 
 __all__ = ["EXPORTER", "OPSET", "Exported", "export_onnx", "exported", "run_onnx", "time_onnx",
-           "time_sessions", "timed", "measure"]
+           "time_sessions", "timed", "turn_spread", "measure"]
 
 OPSET = 17
 EXPORTER = f"torch.onnx.export (TorchScript exporter, dynamo=False), opset {OPSET}"
@@ -136,7 +140,16 @@ def timed(session, inputs, *, warmup: int, repeats: int, threads: int, sequence_
     seconds = time_sessions(sessions, inputs, warmup=warmup, repeats=repeats)
     batch = next(iter(_as_kwargs(inputs).values())).shape[0]
     p50 = float(np.percentile(seconds[0], 50))
+    low, high = turn_spread(seconds[0], seconds[1]) if reference is not None else (None, None)
     return Timing(batch_size=int(batch), sequence_length=sequence_length, warmup=warmup, repeats=repeats,
                   threads=threads, p50_s=p50, p95_s=float(np.percentile(seconds[0], 95)), throughput=batch / p50,
                   onnx_bytes=onnx_bytes, max_abs_diff=max_abs_diff,
-                  reference_p50_s=float(np.percentile(seconds[1], 50)) if reference is not None else None)
+                  reference_p50_s=float(np.percentile(seconds[1], 50)) if reference is not None else None,
+                  p50_change_low=low, p50_change_high=high)
+
+
+def turn_spread(variant: np.ndarray, original: np.ndarray) -> tuple[float, float]:
+    """The smallest and largest per-turn ratio ``variant[i] / original[i]`` of runs timed in the
+    same turn, minus 1: how far the paired latency change varies across turns."""
+    ratios = np.asarray(variant) / np.asarray(original)
+    return float(ratios.min() - 1), float(ratios.max() - 1)

@@ -237,8 +237,8 @@ class Timing:
     ``throughput`` is samples per second at the median; ``max_abs_diff`` compares the ONNX output
     with torch's on the same batch (the export's own check). A variant's ``reference_p50_s`` is
     the original's p50 timed in turns with it, run by run; ``p50_change`` is taken against it,
-    and ``p50_change_low``/``p50_change_high`` is its spread across those turns (the smallest and
-    largest per-turn ratio variant / original, minus 1; they always bracket ``p50_change``).
+    and ``p50_change_low``/``p50_change_high`` is its 95% percentile bootstrap interval over those
+    turns (each turn's pair of runs resampled together).
     """
 
     batch_size: int

@@ -151,16 +151,17 @@ def test_measure_times_a_variant_in_turns_with_the_original():
     assert original.p50_change_low is None and variant.p50_change_low <= variant.p50_change_high
 
 
-def test_the_paired_change_spread_is_the_range_of_per_turn_ratios_and_brackets_the_change():
+def test_the_paired_change_interval_resamples_turns_and_brackets_the_change():
     from audit.cost.onnx_timing import turn_spread
 
-    variant, original = np.array([1.0, 2.0, 3.0, 4.0, 5.0]), np.array([1.0, 1.0, 3.0, 2.0, 5.0])
-    assert turn_spread(variant, original) == (0.0, 1.0)  # ratios 1, 2, 1, 2, 1
     rng = np.random.default_rng(0)
-    for _ in range(200):  # the ratio of the two medians never leaves the per-turn range
-        variant, original = rng.lognormal(size=20), rng.lognormal(size=20)
-        low, high = turn_spread(variant, original)
-        assert low - 1e-12 <= np.median(variant) / np.median(original) - 1 <= high + 1e-12
+    original = rng.lognormal(size=20)
+    variant = original * 0.8
+    variant[3] *= 50  # one preempted run: the interval stays near -20%, as the change does
+    low, high = turn_spread(variant, original)
+    change = np.median(variant) / np.median(original) - 1
+    assert low <= change <= high and high - low < 0.5
+    assert turn_spread(variant, original) == (low, high)  # seeded
 
 
 @pytest.mark.parametrize(

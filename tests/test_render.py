@@ -439,7 +439,7 @@ def test_a_variant_row_reads_both_p50s_from_its_own_turns(result):
                                                                          candidates=(variant,)),))
     section = section_text(text_of(html.render(dataclasses.replace(result, cost=cost))), "Cost of resizing")
     assert "234 msp95 234 ms, timed alone" in section  # value and detail are two lines of one cell
-    assert "128 ms \u2192 128 ms+0% (turns \u22123% to +2%) over 20 turns" in section
+    assert "128 ms \u2192 128 ms+0% [\u22123%, +2%] over 20 turns" in section
     assert "original \u2192 variant, same turns" in section
 
 

@@ -90,8 +90,7 @@ def _intro(cost: results.CostResult) -> Markup:
         "quality. Quality is measured on the probe samples held out from every fit (the PCA never saw them), "
         "with its 95% bootstrap interval over them in brackets. A variant's latency reads the original's p50 "
         "and the variant's p50 from the same turns (the two are timed run by run, in turns, so that load on the "
-        "machine falls on both alike), then the change with its range across those turns (the smallest and "
-        "largest per-turn ratio); the "
+        "machine falls on both alike), then the change with its 95% bootstrap interval over those turns; the "
         "original's own row was timed alone.").format(floor=fmt_pct(cost.quality_floor))
 
 
@@ -171,13 +170,13 @@ def _signed(change: float) -> str:
 
 def _latency(timing: results.Timing | None, original: bool) -> Cell:
     """The original's p50 timed alone; a variant's p50 beside the original's from the same turns,
-    and the paired change with its range across those turns."""
+    and the paired change with its bootstrap interval over those turns."""
     if timing is None:
         return Cell(NONE)
     if original or not timing.reference_p50_s:
         return Cell(fmt_latency(timing.p50_s), f"p95 {fmt_latency(timing.p95_s)}, timed alone")
     spread = "" if timing.p50_change_low is None else \
-        f" (turns {_signed(timing.p50_change_low)} to {_signed(timing.p50_change_high)})"
+        f" [{_signed(timing.p50_change_low)}, {_signed(timing.p50_change_high)}]"
     return Cell(f"{fmt_latency(timing.reference_p50_s)} \u2192 {fmt_latency(timing.p50_s)}",
                 f"{_signed(timing.p50_change)}{spread} over {fmt_int(timing.repeats)} turns")
 

@@ -415,7 +415,7 @@ def test_cost_and_sweep_tables_show_held_out_quality_with_its_interval(result):
     row = target.candidates[0]
     pct = lambda value: f"{value * 100:.1f}%"
     assert f"{pct(row.quality.retained)} [{pct(row.quality.ci_low)}, {pct(row.quality.ci_high)}]" in section
-    assert f"{row.quality.n_samples:,} held-out samples" in section
+    assert f"({row.quality.n_samples:,} held out)" in section
     sweep = section_text(text_of(html.render(result)), "Low-rank factorization sweep")
     assert "held-out" in sweep or "nothing is fitted" in sweep
     level = next(level.point for level in result.sweep.groups[0].levels if level.point is not None)
@@ -440,7 +440,7 @@ def test_a_variant_row_reads_both_p50s_from_its_own_turns(result):
     section = section_text(text_of(html.render(dataclasses.replace(result, cost=cost))), "Cost of resizing")
     assert "234 msp95 234 ms, timed alone" in section  # value and detail are two lines of one cell
     assert "128 ms \u2192 128 ms+0% [\u22123%, +2%] over 20 turns" in section
-    assert "original \u2192 variant, same turns" in section
+    assert "ONNX latency p50, original \u2192 variant" in section
 
 
 def test_transformer_pdf_lays_out(transformer_result, tmp_path):

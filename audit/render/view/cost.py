@@ -128,7 +128,7 @@ def _target(target: results.CostTarget, settings: dict) -> CostTargetView:
         width_header="Width" if target.kind == "embedding" else "Rank",
         quality_header=_quality_header(target.original.quality),
         latency_header="ONNX latency p50" if target.original.timing is None or not target.candidates else
-        "ONNX latency p50: original \u2192 variant, same turns",
+        "ONNX latency p50, original \u2192 variant",
         store_header=f"Vector store, {fmt_int(settings.get('stored_vectors'))} × {settings.get('store_dtype')}",
         recommendation=target.recommendation, method=target.method,
         rows=tuple(_row(row, target) for row in rows),
@@ -165,7 +165,8 @@ def _change(value, reference, original: bool) -> str:
 
 
 def _signed(change: float) -> str:
-    return f"{change * 100:+.0f}%".replace("-", "\u2212")
+    """A change in whole percent with its sign; a change that rounds to 0 reads +0%, never -0%."""
+    return f"{round(change * 100) + 0:+d}%".replace("-", "\u2212")
 
 
 def _latency(timing: results.Timing | None, original: bool) -> Cell:
@@ -206,7 +207,7 @@ def _quality_header(quality: results.Quality | None) -> str:
     if quality is None:
         return "Quality kept"
     name = quality.measure[:1].upper() + quality.measure[1:]
-    return name if quality.n_samples is None else f"{name}, {fmt_int(quality.n_samples)} held-out samples"
+    return name if quality.n_samples is None else f"{name} ({fmt_int(quality.n_samples)} held out)"
 
 
 def _figure(ctx: ReportContext, cost: results.CostResult) -> FigureView | None:

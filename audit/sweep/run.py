@@ -114,12 +114,15 @@ def _point(rank: int, score: float, shapes, measured: np.ndarray | None, teacher
     those of the measurement at that rank (None for a rank only the fit reached)."""
     full = sum(dense_parameters(shape) for shape in shapes)
     parameters = sum(factorized_parameters(shape, rank) for shape in shapes)
-    spread = None if measured is None else mean_interval(measured, seed=seed)
-    kept = None if measured is None else ratio_interval(measured, teacher, seed=seed)
+    score_low, score_high = (None, None) if measured is None else _ends(mean_interval(measured, seed=seed))
+    kept_low, kept_high = (None, None) if measured is None else _ends(ratio_interval(measured, teacher, seed=seed))
     return SweepPoint(rank=rank, score=score, retained=_share(score, float(teacher.mean())), parameters=parameters,
-                      reduction=1 - parameters / full, compression=full / parameters,
-                      ci_low=spread and spread.low, ci_high=spread and spread.high,
-                      retained_ci_low=kept and kept.low, retained_ci_high=kept and kept.high)
+                      reduction=1 - parameters / full, compression=full / parameters, ci_low=score_low,
+                      ci_high=score_high, retained_ci_low=kept_low, retained_ci_high=kept_high)
+
+
+def _ends(interval) -> tuple[float | None, float | None]:
+    return interval.low, interval.high
 
 
 def _share(score: float, teacher: float) -> float | None:

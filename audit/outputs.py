@@ -18,7 +18,7 @@ from .batches import Batch, batches, masked_mean
 from .capture import first_tensor
 
 __all__ = ["model_outputs", "outputs_of", "batch_outputs", "accuracy_score", "agreement_score", "fidelity_score",
-           "sample_indices", "probe_subset"]
+           "accuracy_values", "agreement_values", "fidelity_values", "sample_indices", "probe_subset", "subset"]
 
 
 def model_outputs(model, features, batch_size: int = 64) -> torch.Tensor:
@@ -43,23 +43,40 @@ def batch_outputs(module: torch.nn.Module, batch: Batch) -> torch.Tensor:
     return output.float().flatten(1)
 
 
+def fidelity_values(baseline: torch.Tensor, *, dtype: torch.dtype = torch.float32):
+    """Per-row cosine similarity of outputs to ``baseline`` (a tensor of one value per row)."""
+    reference = baseline.to(dtype)
+    return lambda outputs: torch.nn.functional.cosine_similarity(outputs.to(dtype), reference, dim=1)
+
+
+def accuracy_values(labels, *, dtype: torch.dtype = torch.float32):
+    """Per-row correctness: 1 where the row's argmax is the label, else 0."""
+    truth = torch.as_tensor(labels)
+    return lambda outputs: (outputs.argmax(dim=1) == truth).to(dtype)
+
+
+def agreement_values(baseline: torch.Tensor, *, dtype: torch.dtype = torch.float32):
+    """Per-row agreement: 1 where the row's argmax is ``baseline``'s, else 0."""
+    return accuracy_values(baseline.argmax(dim=1), dtype=dtype)
+
+
+def _mean_of(values):
+    return lambda outputs: float(values(outputs).mean())
+
+
 def fidelity_score(baseline: torch.Tensor, *, dtype: torch.dtype = torch.float32):
     """Mean cosine similarity of outputs to ``baseline``, row by row."""
-    if dtype == torch.float32:
-        return lambda outputs: float(torch.nn.functional.cosine_similarity(outputs, baseline, dim=1).mean())
-    reference = baseline.to(dtype)
-    return lambda outputs: float(torch.nn.functional.cosine_similarity(outputs.to(dtype), reference, dim=1).mean())
+    return _mean_of(fidelity_values(baseline, dtype=dtype))
 
 
 def accuracy_score(labels, *, dtype: torch.dtype = torch.float32):
     """Share of rows whose argmax is the label."""
-    truth = torch.as_tensor(labels)
-    return lambda outputs: float((outputs.argmax(dim=1) == truth).to(dtype).mean())
+    return _mean_of(accuracy_values(labels, dtype=dtype))
 
 
 def agreement_score(baseline: torch.Tensor, *, dtype: torch.dtype = torch.float32):
     """Share of rows whose argmax is ``baseline``'s (agreement of predictions)."""
-    return accuracy_score(baseline.argmax(dim=1), dtype=dtype)
+    return _mean_of(agreement_values(baseline, dtype=dtype))
 
 
 def sample_indices(n: int, wanted: int, seed: int) -> np.ndarray:
@@ -73,6 +90,11 @@ def sample_indices(n: int, wanted: int, seed: int) -> np.ndarray:
 def probe_subset(probe, wanted: int, seed: int):
     """``(features, labels)`` of the probe's samples :func:`sample_indices` draws (labels None
     when the probe has none); features stay an array for an array probe, else become a list."""
-    chosen = sample_indices(probe.info.n_samples, wanted, seed)
-    features = probe.features[chosen] if isinstance(probe.features, np.ndarray) else [probe.features[i] for i in chosen]
-    return features, None if probe.labels is None else probe.labels[chosen]
+    return subset(probe.features, probe.labels, sample_indices(probe.info.n_samples, wanted, seed))
+
+
+def subset(features, labels, chosen):
+    """``(features, labels)`` at the indices ``chosen`` (labels None stays None); features stay an
+    array for an array, else become a list."""
+    picked = features[chosen] if isinstance(features, np.ndarray) else [features[i] for i in chosen]
+    return picked, None if labels is None else labels[chosen]

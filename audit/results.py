@@ -239,7 +239,9 @@ class Timing:
     ``p50_s``/``p95_s`` are percentiles of ``repeats`` timed runs after ``warmup`` untimed ones;
     ``throughput`` is samples per second at the median; ``max_abs_diff`` compares the ONNX output
     with torch's on the same batch (the export's own check). A variant's ``reference_p50_s`` is
-    the original's p50 timed in turns with it, run by run; ``p50_change`` is taken against it.
+    the original's p50 timed in turns with it, run by run; ``p50_change`` is taken against it,
+    and ``p50_change_low``/``p50_change_high`` is its 95% percentile bootstrap interval over those
+    turns (each turn's pair of runs resampled together).
     """
 
     batch_size: int
@@ -253,6 +255,8 @@ class Timing:
     onnx_bytes: int
     max_abs_diff: float | None  # None for a model that is ONNX already: nothing was exported
     reference_p50_s: float | None = None
+    p50_change_low: float | None = None
+    p50_change_high: float | None = None
 
     @property
     def p50_change(self) -> float | None:
@@ -268,11 +272,19 @@ class Quality:
     """Quality a variant keeps. ``retained`` (0..1, higher is better) is the headline: recall@k
     for an embedding, accuracy relative to the original with labels, else the mean cosine of the
     variant's outputs to the original's; ``measure`` says which. ``details`` holds the rest
-    (cosine preservation, absolute accuracies)."""
+    (cosine preservation, absolute accuracies). Every figure is measured on the ``n_samples``
+    held-out probe samples (not those a PCA was fitted on); ``ci_low``/``ci_high`` is the
+    percentile bootstrap interval of ``retained`` over them (None for the original, which keeps
+    1 by definition)."""
 
     measure: str
     retained: float
     details: dict[str, float] = field(default_factory=dict)
+    ci_low: float | None = None
+    ci_high: float | None = None
+    ci_level: float | None = None
+    ci_method: str = ""
+    n_samples: int | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -524,7 +536,9 @@ class Verdict:
 class SweepPoint:
     """A group's layers at one rank: the score, its share of the teacher's (``retained``), the
     weight entries the factorized layers store (``parameters``), ``reduction = 1 - parameters /
-    full`` and ``compression = full / parameters``."""
+    full`` and ``compression = full / parameters``. ``ci_low``/``ci_high`` (of ``score``) and
+    ``retained_ci_low``/``retained_ci_high`` are percentile bootstrap intervals over the scored
+    (held-out) samples of the measurement at this rank; None for a rank only the fit reached."""
 
     rank: int
     score: float
@@ -532,6 +546,10 @@ class SweepPoint:
     parameters: int
     reduction: float
     compression: float
+    ci_low: float | None = None
+    ci_high: float | None = None
+    retained_ci_low: float | None = None
+    retained_ci_high: float | None = None
 
 
 @dataclass(frozen=True)
@@ -578,7 +596,10 @@ class SweepGroup:
 class SweepResult:
     """Low-rank factorization sweeps. ``measure`` is ``accuracy`` (with labels), ``agreement``
     or ``cosine`` (fidelity to the unfactorized teacher), described in ``measure_description``;
-    ``teacher_score`` is the unfactorized model's score on the same ``n_samples``."""
+    ``teacher_score`` is the unfactorized model's score on the same ``n_samples`` (with its
+    bootstrap interval ``teacher_ci_low``/``teacher_ci_high`` at ``ci_level``, ``ci_method``).
+    With distillation, students are trained on ``distill_samples`` other samples of the subset:
+    ``n_samples`` are held out from it and every score is measured on them."""
 
     measure: str
     measure_description: str
@@ -591,6 +612,11 @@ class SweepResult:
     distill_lr: float | None
     levels: tuple[float, ...]
     groups: tuple[SweepGroup, ...]
+    teacher_ci_low: float | None = None
+    teacher_ci_high: float | None = None
+    ci_level: float | None = None
+    ci_method: str = ""
+    distill_samples: int = 0
 
     def to_dict(self) -> dict:
         out = {key: value for key, value in asdict(self).items() if key != "groups"}

@@ -168,6 +168,8 @@ class DistillSpec(_Strict):
     steps: int = Field(0, ge=0, le=10000, description="optimizer steps per student (0: no distillation)")
     lr: float = Field(1e-3, gt=0, le=1, description="Adam learning rate of the low-rank factors")
     temperature: float = Field(2.0, gt=0, description="softmax temperature of the distillation loss")
+    holdout: float = Field(0.5, gt=0, lt=1, description="share of the sweep's samples held out: students are "
+                           "distilled on the rest and every score is measured on these")
 
 
 class SweepSpec(_Strict):
@@ -224,6 +226,8 @@ class CostSpec(_Strict):
     factorize: list[str] | None = Field(None, description="globs of audited nn.Linear layers to factorize (default: all of them)")
     quality_floor: float = Field(0.95, gt=0, le=1, description="quality retained a recommended width must reach")
     recall_k: int = Field(10, ge=1, description="neighbours in the retrieval-overlap measure (recall@k)")
+    holdout: float = Field(0.5, gt=0, lt=1, description="share of probe samples held out: the PCA is fitted on "
+                           "the rest, every variant's quality is scored on these")
     batch_size: int = Field(8, ge=1, description="ONNX timing: samples per batch")
     sequence_length: int | None = Field(None, ge=2, description="ONNX timing, text models: tokens per sample (default model.max_length)")
     warmup: int = Field(3, ge=0, description="ONNX timing: runs before timing")

@@ -30,7 +30,7 @@ def audit_dir(tmp_path_factory):
         capture_output=True, text=True, timeout=600,
     )
     assert completed.returncode == 0, completed.stderr
-    assert "capturing 7 layers on 1797 samples" in completed.stderr  # progress goes to stderr
+    assert "capturing 7 layers on 360 samples" in completed.stderr  # progress goes to stderr; the held-out digits
     return out
 
 
@@ -50,7 +50,8 @@ def test_json_is_valid_against_the_schema(audit_dir):
         assert twonn["ci_low"] <= twonn["value"] <= twonn["ci_high"]
         assert layer["redundancy_rate"] == pytest.approx(1 - twonn["value"] / layer["width"])
     accuracy = document["accuracy"]
-    assert accuracy["accuracy"] > 0.95  # trained on 80% of these digits, 0.975 on the held-out 20%
+    assert accuracy["accuracy"] == pytest.approx(351 / 360)  # the 20% train.py held out (0.995 on all 1,797 digits)
+    assert document["probe"]["n_samples"] == 360
     assert accuracy["last_hidden_layer"] == "blocks.2.act"
     assert accuracy["accuracy_per_id"] == pytest.approx(accuracy["accuracy"] / accuracy["last_hidden_id"])
     assert len(document["model"]["files"]) == 2 and document["model"]["n_parameters"] == 18986
@@ -59,7 +60,10 @@ def test_json_is_valid_against_the_schema(audit_dir):
 def test_digits_sweep_probes_and_class_geometry(audit_dir):
     document = json.loads((audit_dir / "audit.json").read_text())
     sweep = document["sweep"]
-    assert sweep["measure"] == "accuracy" and sweep["teacher_score"] > 0.95
+    assert sweep["measure"] == "accuracy" and sweep["teacher_score"] == pytest.approx(351 / 360)  # all 360 scored
+    assert sweep["teacher_ci_low"] < sweep["teacher_score"] < sweep["teacher_ci_high"]
+    for target in document["cost"]["targets"]:  # cost.holdout 0.5: every row scored on the same 180 digits
+        assert {row["quality"]["n_samples"] for row in (target["original"], *target["candidates"])} == {180}
     assert [group["name"] for group in sweep["groups"]] == ["blocks.0.linear", "blocks.1.linear", "blocks.2.linear"]
     for group in sweep["groups"]:
         ranks = [point["rank"] for point in group["points"]]

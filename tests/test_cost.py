@@ -148,6 +148,20 @@ def test_measure_times_a_variant_in_turns_with_the_original():
     assert original.reference_p50_s is None and original.max_abs_diff < 1e-6
     assert variant.reference_p50_s > 0 and variant.p50_change == pytest.approx(variant.p50_s / variant.reference_p50_s - 1)
     assert original.p95_s >= original.p50_s > 0 and original.throughput == pytest.approx(4 / original.p50_s)
+    assert original.p50_change_low is None and variant.p50_change_low <= variant.p50_change_high
+
+
+def test_the_paired_change_interval_resamples_turns_and_brackets_the_change():
+    from audit.cost.onnx_timing import turn_spread
+
+    rng = np.random.default_rng(0)
+    original = rng.lognormal(size=20)
+    variant = original * 0.8
+    variant[3] *= 50  # one preempted run: the interval stays near -20%, as the change does
+    low, high = turn_spread(variant, original)
+    change = np.median(variant) / np.median(original) - 1
+    assert low <= change <= high and high - low < 0.5
+    assert turn_spread(variant, original) == (low, high)  # seeded
 
 
 @pytest.mark.parametrize(

@@ -52,7 +52,8 @@ def _row(width: int, parameters: int, *, store: int | None, retained: float, p50
                                  p95_s=p50_s, throughput=8 / p50_s, onnx_bytes=4 * parameters, max_abs_diff=0.0,
                                  reference_p50_s=0.01),
                    money=Money(currency="USD", storage_per_month=None, compute_per_month=per_month),
-                   quality=Quality(measure="recall@10", retained=retained))
+                   quality=Quality(measure="recall@10", retained=retained, ci_low=retained - 0.02,
+                                   ci_high=min(retained + 0.01, 1.0), ci_level=0.95, n_samples=500))
 
 
 def _target(name: str, kind: str, width: int, recommended: int | None, *, parameters: int = 1000,
@@ -201,7 +202,8 @@ def test_missing_values_follow_the_rule():
         assert outcome(pack, rule, no_recommendation).status == "PASS", rule
 
 
-COST_FIGURES = ("resize_recommended", "recommended_width", "quality_retained", "model_bytes_reduction",
+COST_FIGURES = ("resize_recommended", "recommended_width", "quality_retained", "quality_retained_low",
+                "model_bytes_reduction",
                 "flops_reduction", "store_bytes_reduction", "latency_change", "money_saved_per_month")
 SWEEP_FIGURES = ("compression_at_95", "knee_compression", "knee_retained")
 
@@ -217,6 +219,7 @@ def test_cost_and_sweep_figures_read_each_target_and_group():
         "resize_recommended": {"head": 1.0, "blocks.0": 1.0},
         "recommended_width": {"head": 96.0, "blocks.0": 16.0},
         "quality_retained": {"head": 0.96, "blocks.0": 0.97},
+        "quality_retained_low": {"head": 0.94, "blocks.0": 0.95},  # the bootstrap interval's lower end
         "model_bytes_reduction": {"head": 0.0, "blocks.0": 0.4},  # 600 of 1000 parameters
         "flops_reduction": {"head": 0.0, "blocks.0": 0.4},
         "store_bytes_reduction": {"head": 0.75, "blocks.0": None},  # 96 of 384 dims; a Linear has no store
@@ -227,6 +230,14 @@ def test_cost_and_sweep_figures_read_each_target_and_group():
         "knee_retained": {"blocks.0": 0.97},
     }
     assert observed("store_bytes_reduction", result, layers=("he*",)) == {"head": 0.75}  # globs select targets
+
+
+def test_a_rule_on_the_lower_bound_fails_a_floor_the_mean_alone_passes():
+    """0.96 retained passes a 0.95 floor; its interval's lower end, 0.94, does not."""
+    result = crafted(embedding_width=96, retained=0.96).to_dict()
+    on_mean = Rule(id="r", metric="quality_retained", layers=("head",), must_be=">=", threshold=0.95, message="m")
+    on_low = on_mean.model_copy(update={"metric": "quality_retained_low"})
+    assert evaluate_rule(on_mean, result).status == "PASS" and evaluate_rule(on_low, result).status == "FAIL"
 
 
 def test_a_target_without_a_recommendation_has_no_savings():

@@ -440,6 +440,40 @@ def test_cost_section_shows_each_target_with_its_recommended_row(result, html_te
     assert html_text.count('<tr class="recommended">') == sum(t.recommended is not None for t in result.cost.targets)
 
 
+def test_cost_and_sweep_tables_show_held_out_quality_with_its_interval(result):
+    section = section_text(text_of(html.render(result)), "Cost of resizing")
+    target = result.cost.targets[0]
+    row = target.candidates[0]
+    pct = lambda value: f"{value * 100:.1f}%"
+    assert f"{pct(row.quality.retained)} [{pct(row.quality.ci_low)}, {pct(row.quality.ci_high)}]" in section
+    assert f"({row.quality.n_samples:,} held out)" in section
+    sweep = section_text(text_of(html.render(result)), "Low-rank factorization sweep")
+    assert "held-out" in sweep or "nothing is fitted" in sweep
+    level = next(level.point for level in result.sweep.groups[0].levels if level.point is not None)
+    assert f"keeps {pct(level.retained)} [{pct(level.retained_ci_low)}, {pct(level.retained_ci_high)}]" in sweep
+
+
+def test_a_variant_row_reads_both_p50s_from_its_own_turns(result):
+    """The original timed alone at 234 ms, then a variant at 128 ms in turns with an original that
+    also took 128 ms in those turns: the row must not read 234 ms -> 128 ms beside "+0%"."""
+    from audit.results import Timing
+
+    def timing(p50, reference=None, low=None, high=None):
+        return Timing(batch_size=8, sequence_length=None, warmup=1, repeats=20, threads=1, p50_s=p50, p95_s=p50,
+                      throughput=8 / p50, onnx_bytes=1, max_abs_diff=0.0, reference_p50_s=reference,
+                      p50_change_low=low, p50_change_high=high)
+
+    target = result.cost.targets[0]
+    original = dataclasses.replace(target.original, timing=timing(0.234))
+    variant = dataclasses.replace(target.candidates[0], timing=timing(0.128, 0.128, -0.03, 0.02))
+    cost = dataclasses.replace(result.cost, targets=(dataclasses.replace(target, original=original,
+                                                                         candidates=(variant,)),))
+    section = section_text(text_of(html.render(dataclasses.replace(result, cost=cost))), "Cost of resizing")
+    assert "234 msp95 234 ms, timed alone" in section  # value and detail are two lines of one cell
+    assert "128 ms \u2192 128 ms+0% [\u22123%, +2%] over 20 turns" in section
+    assert "ONNX latency p50, original \u2192 variant" in section
+
+
 def test_transformer_pdf_lays_out(transformer_result, tmp_path):
     document = pdf.layout(transformer_result)
     assert len(document.pages) >= 2

@@ -1,6 +1,8 @@
 """What every variant of one audit is measured against: the timed batch and one sample at the
 spec's shape, the original model's FLOPs and ONNX timing (the reference variants are timed in
-turns with), the probe outputs variants are scored against, and one table row per variant."""
+turns with), the seeded split of the probe (``cost.holdout``: a PCA is fitted on one part, every
+variant is scored on the held-out part), the original's outputs on the held-out samples, and one
+table row per variant."""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
-from ..outputs import model_outputs
+from ..heldout import Split, split_samples
+from ..outputs import model_outputs, subset
 from ..results import CostRow, Quality, Timing
 from .estimate import flops_per_sample, model_bytes, parameter_count, search_flops, store_bytes
 from .money import monthly_money
@@ -55,7 +58,14 @@ class BenchBase:
         p50 = original.p50_s * (1 + timing.p50_change) if original and timing.p50_change is not None else timing.p50_s
         return p50 / timing.batch_size
 
+    def split_probe(self, loaded, probe) -> None:
+        """Set ``split`` (probe sample indices to fit on and held out, seeded) and the held-out
+        samples' ``heldout_features`` and ``heldout_labels`` (None without labels)."""
+        self.split: Split = split_samples(probe.info.n_samples, loaded.spec.cost.holdout, loaded.spec.seed)
+        self.heldout_features, self.heldout_labels = subset(probe.features, probe.labels, self.split.heldout)
+
     def baseline_outputs(self) -> torch.Tensor:
+        """The original's outputs on the held-out samples (computed once)."""
         if self._baseline is None:
             self._baseline = self.outputs(self.original)
         return self._baseline
@@ -70,6 +80,7 @@ class Bench(BenchBase):
         self.cost, self.model, self.probe, self.progress = loaded.spec.cost, model, probe, progress
         self.original, self._factors = model.module, {}
         self.seed, self.batch_size = loaded.spec.seed, loaded.spec.probe.batch_size
+        self.split_probe(loaded, probe)
         self.sequence_length = (self.cost.sequence_length or model.max_length) if model.tokenizer else None
         self.inputs = _example_inputs(model, probe.features, self.cost.batch_size, self.sequence_length)
         self.one_sample = _first_sample(self.inputs)
@@ -98,8 +109,8 @@ class Bench(BenchBase):
         return flops_per_sample(module, self.one_sample)
 
     def outputs(self, module) -> torch.Tensor:
-        """``module``'s outputs on the whole probe, one flattened row per sample."""
-        return model_outputs(dataclasses.replace(self.model, module=module), self.probe.features, self.batch_size)
+        """``module``'s outputs on the held-out samples, one flattened row per sample."""
+        return model_outputs(dataclasses.replace(self.model, module=module), self.heldout_features, self.batch_size)
 
     def projected(self, axes: np.ndarray):
         """The model followed by the bias-free map onto ``axes`` (k x width)."""

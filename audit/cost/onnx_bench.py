@@ -34,6 +34,7 @@ class OnnxBench(BenchBase):
         self.seed, self.batch_size, self.sequence_length = loaded.spec.seed, loaded.spec.probe.batch_size, None
         self.graph = model.graph
         self.original, self._factors = self.graph.proto, {}
+        self.split_probe(loaded, probe)
         size = self.graph.fixed_batch or self.cost.batch_size
         chosen = [probe.features[i % len(probe.features)] for i in range(size)]
         self.inputs = {self.graph.input_name: torch.as_tensor(np.asarray(chosen, dtype=self.graph.input_dtype))}
@@ -66,9 +67,9 @@ class OnnxBench(BenchBase):
         return count_weights(proto.graph)
 
     def outputs(self, proto) -> torch.Tensor:
-        """``proto``'s first output on the whole probe, one flattened row per sample."""
+        """``proto``'s first output on the held-out samples, one flattened row per sample."""
         session = runtime_session(proto.SerializeToString(), threads=self.cost.threads)
-        features = np.asarray(self.probe.features, dtype=self.graph.input_dtype)
+        features = np.asarray(self.heldout_features, dtype=self.graph.input_dtype)
         first = session.get_outputs()[0].name
         found = run_batched(session, [first], self.graph.input_name, features, self.graph.fixed_batch or self.batch_size)
         return torch.as_tensor(found[0]).float().flatten(1)

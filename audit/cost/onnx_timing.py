@@ -12,7 +12,12 @@ threads (and one inter-op thread), ``warmup`` untimed runs, then ``repeats`` tim
 same batch with :func:`time.perf_counter`; p50 and p95 of those, throughput = batch size / p50.
 A variant is timed in turns with the original (run by run), so that on a shared machine a
 passing load falls on both; the original's p50 from those same runs travels with the variant's
-timing (``reference_p50_s``) and latency changes are taken against it.
+timing (``reference_p50_s``) and latency changes are taken against it. Their spread across turns
+(``p50_change_low``, ``p50_change_high``) is a 95% percentile bootstrap interval of that same
+change: the turns are resampled with replacement, each turn keeping its pair of runs, and the
+ratio of the two p50s recomputed (200 replicates, a fixed seed). Unlike the range or the
+quartiles of per-turn ratios, it is the spread of the very figure shown, and one preempted run
+does not blow it up.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from ..results import Timing
 from ..sources.onnx_model import runtime_session
 
 __all__ = ["EXPORTER", "OPSET", "Exported", "export_onnx", "exported", "run_onnx", "time_onnx",
-           "time_sessions", "timed", "measure"]
+           "time_sessions", "timed", "turn_spread", "measure"]
 
 OPSET = 17
 EXPORTER = f"torch.onnx.export (TorchScript exporter, dynamo=False), opset {OPSET}"
@@ -136,7 +141,20 @@ def timed(session, inputs, *, warmup: int, repeats: int, threads: int, sequence_
     seconds = time_sessions(sessions, inputs, warmup=warmup, repeats=repeats)
     batch = next(iter(_as_kwargs(inputs).values())).shape[0]
     p50 = float(np.percentile(seconds[0], 50))
+    low, high = turn_spread(seconds[0], seconds[1]) if reference is not None else (None, None)
     return Timing(batch_size=int(batch), sequence_length=sequence_length, warmup=warmup, repeats=repeats,
                   threads=threads, p50_s=p50, p95_s=float(np.percentile(seconds[0], 95)), throughput=batch / p50,
                   onnx_bytes=onnx_bytes, max_abs_diff=max_abs_diff,
-                  reference_p50_s=float(np.percentile(seconds[1], 50)) if reference is not None else None)
+                  reference_p50_s=float(np.percentile(seconds[1], 50)) if reference is not None else None,
+                  p50_change_low=low, p50_change_high=high)
+
+
+def turn_spread(variant: np.ndarray, original: np.ndarray, *, replicates: int = 200, level: float = 0.95,
+                seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of ``median(variant) / median(original) - 1`` over turns:
+    ``variant[i]`` and ``original[i]`` were timed in the same turn and are resampled together."""
+    variant, original = np.asarray(variant), np.asarray(original)
+    turns = np.random.default_rng(seed).integers(0, variant.size, size=(replicates, variant.size))
+    ratios = np.median(variant[turns], axis=1) / np.median(original[turns], axis=1)
+    low, high = np.percentile(ratios, [50 * (1 - level), 50 * (1 + level)])
+    return float(low - 1), float(high - 1)

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..estimators import nearest_neighbors
 
-__all__ = ["recall_at_k", "cosine_preservation", "unit_rows"]
+__all__ = ["recall_at_k", "recall_per_query", "cosine_preservation", "unit_rows"]
 
 
 def unit_rows(matrix: np.ndarray) -> np.ndarray:
@@ -17,14 +17,19 @@ def unit_rows(matrix: np.ndarray) -> np.ndarray:
     return matrix / np.where(norms > 0, norms, 1.0)
 
 
-def recall_at_k(full: np.ndarray, reduced: np.ndarray, *, k: int) -> float:
-    """Mean share of each point's ``k`` cosine-nearest neighbours under ``full`` that are also
-    among its ``k`` nearest under ``reduced`` (recall@k of the reduced search against the full one)."""
+def recall_per_query(full: np.ndarray, reduced: np.ndarray, *, k: int) -> np.ndarray:
+    """Each point's share of its ``k`` cosine-nearest neighbours under ``full`` that are also
+    among its ``k`` nearest under ``reduced`` (the per-query overlaps a bootstrap resamples)."""
     k = min(k, full.shape[0] - 1)
     truth = nearest_neighbors(unit_rows(full), k=k, device="cpu").indices
     found = nearest_neighbors(unit_rows(reduced), k=k, device="cpu").indices
-    overlap = [np.intersect1d(a, b, assume_unique=True).size for a, b in zip(truth, found)]
-    return float(np.mean(overlap) / k)
+    return np.array([np.intersect1d(a, b, assume_unique=True).size for a, b in zip(truth, found)], dtype=np.float64) / k
+
+
+def recall_at_k(full: np.ndarray, reduced: np.ndarray, *, k: int) -> float:
+    """Mean share of each point's ``k`` cosine-nearest neighbours under ``full`` that are also
+    among its ``k`` nearest under ``reduced`` (recall@k of the reduced search against the full one)."""
+    return float(np.mean(recall_per_query(full, reduced, k=k)))
 
 
 def cosine_preservation(full: np.ndarray, reduced: np.ndarray, *, max_points: int = 1000, seed: int = 0) -> dict[str, float]:

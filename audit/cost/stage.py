@@ -18,15 +18,14 @@ import importlib.metadata
 import numpy as np
 import torch
 
-from ..outputs import accuracy_score, fidelity_score
-from ..results import CostResult, CostTarget, Quality
+from ..results import CostResult, CostTarget
 from ..sources.onnx_model import linear_nodes
 from .bench import Bench
 from .candidates import candidate_widths
 from .onnx_bench import ONNX_EXPORTER, ONNX_FLOP_COUNTER, OnnxBench
 from .onnx_timing import EXPORTER
-from .quality import cosine_preservation, recall_at_k
 from .recommend import recommendation_sentence, recommended_row
+from .scores import COSINE_POINTS, INTERVAL, embedding_quality, linear_scorer, original_embedding_quality
 from .variants import EmbeddingProjector
 
 __all__ = ["plan_factorized", "cost_result", "FLOP_COUNTER"]
@@ -34,7 +33,6 @@ __all__ = ["plan_factorized", "cost_result", "FLOP_COUNTER"]
 FLOP_COUNTER = ("torch.utils.flop_counter.FlopCounterMode on one sample (dispatcher level: every matmul, attention "
                 "included; a multiply-add is 2 FLOPs; elementwise work not counted)")
 _PER_SAMPLE = "one point per sample"
-_COSINE_POINTS = 1000
 
 
 def plan_factorized(loaded, model, audited: list[str]) -> tuple[str, ...]:
@@ -77,7 +75,7 @@ def cost_result(loaded, model, probe, captured, layers, factorized, use_accuracy
                           (), settings, cost.quality_floor)
     bench = (OnnxBench if model.graph is not None else Bench)(loaded, model, probe, progress)
     settings["sequence_length"] = bench.sequence_length
-    targets = [_embedding_target(bench, embedding, captured.layers[embedding.name].matrix)] if embedding else []
+    targets = [_embedding_target(bench, embedding, captured.layers[embedding.name])] if embedding else []
     by_name = {layer.name: layer for layer in layers}
     targets += [_linear_target(bench, by_name[name], use_accuracy) for name in factorized]
     return CostResult("ok", "", tuple(targets), settings, cost.quality_floor)
@@ -91,7 +89,7 @@ def _settings(cost, model) -> dict:
     return {
         "stored_vectors": cost.stored_vectors, "store_dtype": cost.store_dtype,
         "queries_per_month": cost.queries_per_month, "prices": cost.prices.model_dump(),
-        "id_margin": cost.id_margin, "recall_k": cost.recall_k, "measured": cost.measure,
+        "id_margin": cost.id_margin, "recall_k": cost.recall_k, "holdout": cost.holdout, "measured": cost.measure,
         "batch_size": cost.batch_size, "sequence_length": cost.sequence_length, "warmup": cost.warmup,
         "repeats": cost.repeats, "threads": cost.threads, "onnxruntime": runtime,
         "exporter": ONNX_EXPORTER if model.graph is not None else EXPORTER,
@@ -111,36 +109,42 @@ def _embedding_layer(loaded, layers, use_accuracy: bool):
     return None if choice == "auto" and use_accuracy else found
 
 
-def _embedding_target(bench: Bench, layer, matrix: np.ndarray) -> CostTarget:
+def _embedding_target(bench: Bench, layer, captured) -> CostTarget:
     cost = bench.cost
-    candidates = candidate_widths(layer, margin=cost.id_margin, extra=cost.widths, limit=min(layer.width, matrix.shape[0]))
-    measure_name = f"recall@{min(cost.recall_k, matrix.shape[0] - 1)}"
+    fit, heldout = _split_rows(captured, bench.split)
+    candidates = candidate_widths(layer, margin=cost.id_margin, extra=cost.widths, limit=min(layer.width, fit.shape[0]))
+    measure_name = f"recall@{min(cost.recall_k, heldout.shape[0] - 1)}"
     original = bench.row(bench.original, layer.width, ("original",), vectors=True, original=True,
-                         quality=Quality(measure_name, 1.0, {"cosine_correlation": 1.0, "cosine_mean_abs_diff": 0.0}))
+                         quality=original_embedding_quality(measure_name, heldout.shape[0]))
     rows = []
     if candidates:
-        projector = EmbeddingProjector(matrix, max(c.width for c in candidates), seed=bench.seed)
+        projector = EmbeddingProjector(fit, max(c.width for c in candidates), seed=bench.seed)
         for candidate in candidates:
             bench.progress.stage(f"cost: {layer.name} reduced to {candidate.width} dimensions")
-            reduced = projector.transform(matrix, candidate.width)
-            details = {"recall_at_k": recall_at_k(matrix, reduced, k=cost.recall_k),
-                       **cosine_preservation(matrix, reduced, max_points=_COSINE_POINTS, seed=bench.seed)}
-            quality = Quality(measure_name, details["recall_at_k"], details)
+            quality = embedding_quality(measure_name, heldout, projector.transform(heldout, candidate.width),
+                                        k=cost.recall_k, seed=bench.seed)
             variant = bench.projected(projector.axes(candidate.width))
             rows.append(bench.row(variant, candidate.width, candidate.sources, vectors=True, quality=quality))
-    method = (f"PCA fitted on the {matrix.shape[0]:,} probe embeddings of {layer.name}; the variant is the model "
-              f"followed by a bias-free linear map {layer.width} -> k, z = e V_k^T (the top-k principal axes). "
-              f"Quality: {measure_name} of "
-              f"cosine neighbours of the reduced against the full embeddings over the same points (in-sample), "
-              f"and pairwise cosine preservation over {min(_COSINE_POINTS, matrix.shape[0]):,} of them.")
+    method = (f"PCA fitted on {fit.shape[0]:,} probe embeddings of {layer.name} (a seeded share "
+              f"{1 - cost.holdout:.0%} of the probe); the variant is the model followed by a bias-free linear map "
+              f"{layer.width} -> k, z = e V_k^T (the top-k principal axes). Quality, on the other "
+              f"{heldout.shape[0]:,} samples (held out: the PCA never saw them): {measure_name} of cosine neighbours "
+              f"of the reduced against the full embeddings, with a {INTERVAL}, and pairwise cosine preservation "
+              f"over {min(COSINE_POINTS, heldout.shape[0]):,} of them.")
     return _target(layer, "embedding", original, rows, cost.quality_floor, method)
+
+
+def _split_rows(captured, split) -> tuple[np.ndarray, np.ndarray]:
+    """The captured embeddings of the samples to fit on and of the held-out ones."""
+    matrix, samples = captured.matrix, captured.samples
+    return matrix[np.isin(samples, split.fit)], matrix[np.isin(samples, split.heldout)]
 
 
 def _linear_target(bench: Bench, layer, use_accuracy: bool) -> CostTarget:
     cost = bench.cost
     n_in, n_out = bench.linear_shape(layer.name)
     candidates = candidate_widths(layer, margin=cost.id_margin, extra=cost.ranks, limit=min(n_in, n_out))
-    score = _linear_score(bench, use_accuracy)
+    score = linear_scorer(bench.baseline_outputs(), bench.heldout_labels if use_accuracy else None, seed=bench.seed)
     original = bench.row(bench.original, min(n_in, n_out), ("original",), vectors=False, original=True,
                          quality=score(bench.baseline_outputs()))
     rows = []
@@ -153,26 +157,10 @@ def _linear_target(bench: Bench, layer, use_accuracy: bool) -> CostTarget:
         "mean cosine of the model's outputs to the original's"
     method = (f"Truncated SVD of the {n_out} x {n_in} weight, W ~ U_r S_r V_r^T, as two "
               f"{bench.linear_kind} layers ({n_in} -> r -> {n_out}); parameters fall below the "
-              f"original's for r < {n_in * n_out / (n_in + n_out):.1f}. "
-              f"Quality: {measured}, over all {bench.probe.info.n_samples:,} probe samples.")
+              f"original's for r < {n_in * n_out / (n_in + n_out):.1f}. The SVD uses no data; quality: {measured}, "
+              f"on the {len(bench.split.heldout):,} held-out probe samples every variant of the audit is scored on, "
+              f"with a {INTERVAL}.")
     return _target(layer, "linear", original, rows, cost.quality_floor, method, module_type=bench.linear_kind)
-
-
-def _linear_score(bench: Bench, use_accuracy: bool):
-    """Outputs -> Quality: accuracy relative to the original's with class labels, else fidelity."""
-    baseline = bench.baseline_outputs()
-    fidelity = fidelity_score(baseline)
-    if not use_accuracy:
-        return lambda outputs: Quality("mean output cosine", fidelity(outputs), {"output_cosine": fidelity(outputs)})
-    accuracy = accuracy_score(bench.probe.labels)
-    reference = accuracy(baseline)
-
-    def score(outputs):
-        found = accuracy(outputs)
-        return Quality("accuracy retained", found / reference if reference > 0 else 0.0,
-                       {"accuracy": found, "original_accuracy": reference, "output_cosine": fidelity(outputs)})
-
-    return score
 
 
 def _target(layer, kind, original, rows, floor, method, module_type=None) -> CostTarget:

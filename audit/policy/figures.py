@@ -115,6 +115,9 @@ DERIVED: dict[str, Figure] = {
                                 "cost.targets.*.recommended"),
     "quality_retained": Figure("each cost target's recommended variant: quality kept (1 = the original's)",
                                "cost.targets.*", read=_of_recommended("quality.retained")),
+    "quality_retained_low": Figure("each cost target's recommended variant: lower end of the bootstrap interval of "
+                                   "its quality kept over the held-out samples", "cost.targets.*",
+                                   read=_of_recommended("quality.ci_low")),
     "model_bytes_reduction": Figure("each cost target's recommended variant: share of the model's bytes saved",
                                     "cost.targets.*", read=_saved("model_bytes.float32", share=True)),
     "flops_reduction": Figure("each cost target's recommended variant: share of FLOPs per sample saved",

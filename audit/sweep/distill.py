@@ -2,7 +2,8 @@
 
 The student's layers are reparametrized as ``weight = A @ B`` (``torch.nn.utils.parametrize``)
 with ``A``, ``B`` from the truncated SVD, and only those factors are trained: ``steps`` Adam
-steps on the probe subset's batches (``probe.batch_size``), drawn with a fixed seed, minimising the
+steps on the batches of the subset's training split (``probe.batch_size``; the held-out split is
+only scored), drawn with a fixed seed, minimising the
 distillation loss against the teacher's outputs: Hinton et al.'s ``T^2 KL(softmax(t/T) ||
 softmax(s/T))`` for class scores, ``1 - cosine`` for embeddings. The rest of the model is
 frozen. Afterwards the parametrization is removed and the original weights come back.
@@ -54,13 +55,16 @@ def _train(setup, parameters: list, options) -> None:
         p.requires_grad_(True)
     optimizer = torch.optim.Adam(parameters, lr=options.lr)
     generator = torch.Generator().manual_seed(0)
-    starts = [sum(batch.size for batch in setup.inputs[:i]) for i in range(len(setup.inputs))]
+    inputs = setup.train_inputs
+    if not inputs:
+        raise ValueError("distillation needs training samples: prepare the sweep with sweep.distill.steps > 0")
+    starts = [sum(batch.size for batch in inputs[:i]) for i in range(len(inputs))]
     try:
         with torch.enable_grad():
             for _ in range(options.steps):
-                index = int(torch.randint(len(setup.inputs), (1,), generator=generator))
-                batch = setup.inputs[index]
-                teacher = setup.teacher_outputs[starts[index]: starts[index] + batch.size].clone()
+                index = int(torch.randint(len(inputs), (1,), generator=generator))
+                batch = inputs[index]
+                teacher = setup.train_teacher[starts[index]: starts[index] + batch.size].clone()
                 loss = _loss(batch_outputs(setup.module, batch), teacher, setup.measure, options.temperature)
                 optimizer.zero_grad()
                 loss.backward()

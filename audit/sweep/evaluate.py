@@ -3,7 +3,9 @@
 :func:`low_rank_weights` swaps each layer's weight for its rank-``r`` truncation and puts the
 original back afterwards, so one model serves every evaluation of a worker. With distillation
 (``sweep.distill.steps > 0``) the student's factors ``A``, ``B`` are trained for that many Adam
-steps on the probe to match the teacher's outputs (:mod:`.distill`) before it is scored.
+steps on the training split to match the teacher's outputs (:mod:`.distill`) before it is
+scored on the held-out split. An evaluation returns one score per scored sample (the mean is
+the point's score, and a bootstrap over them its interval).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from .distill import distilled
@@ -35,16 +38,19 @@ class Evaluator:
         self.setup = setup
         self.distill = distill
 
-    def __call__(self, task: Task) -> float:
+    def __call__(self, task: Task) -> np.ndarray:
         setup = self.setup
         names = setup.groups[task.group][1]
         modules = dict(setup.module.named_modules())
         layers = {name: modules[name] for name in names}
         if self.distill.steps > 0:
             with distilled(layers, setup.factors, task.rank, setup, self.distill):
-                return setup.score(outputs_of(setup.module, setup.inputs))
+                return self._scores()
         with low_rank_weights(layers, setup.factors, task.rank):
-            return setup.score(outputs_of(setup.module, setup.inputs))
+            return self._scores()
+
+    def _scores(self) -> np.ndarray:
+        return self.setup.score(outputs_of(self.setup.module, self.setup.inputs)).numpy()
 
 
 @contextmanager

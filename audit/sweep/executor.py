@@ -1,7 +1,8 @@
 """Where a sweep's evaluations run: threads on this machine, or tasks on a Ray cluster.
 
 Each evaluation is independent and deterministic (fixed weights, samples and SVDs), so the
-scores do not depend on the executor; they come back in the order of the tasks.
+scores (one per scored sample) do not depend on the executor; they come back in the order of
+the tasks.
 
 - ``local``: ``workers`` threads, each with its own copy of the model (torch releases the GIL
   in its kernels).
@@ -22,6 +23,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
+import numpy as np
+
 from ..errors import AuditInputError
 from ..threads import one_torch_thread
 from .evaluate import Evaluator, Task
@@ -29,14 +32,14 @@ from .evaluate import Evaluator, Task
 __all__ = ["run_local", "run_ray", "chunks", "one_torch_thread"]
 
 
-def run_local(setup, distill, tasks: list[Task], *, workers: int, progress=None) -> list[float]:
+def run_local(setup, distill, tasks: list[Task], *, workers: int, progress=None) -> list[np.ndarray]:
     """Scores of ``tasks`` from ``workers`` threads (inline with one)."""
     if workers == 1 or len(tasks) == 1:
         evaluator = Evaluator(setup, distill)
         return [_counted(evaluator, task, progress) for task in tasks]
     local = threading.local()
 
-    def evaluate(task: Task) -> float:
+    def evaluate(task: Task) -> np.ndarray:
         if not hasattr(local, "evaluator"):
             local.evaluator = Evaluator(replace(setup, module=copy.deepcopy(setup.module)), distill)
         return _counted(local.evaluator, task, progress)
@@ -45,7 +48,7 @@ def run_local(setup, distill, tasks: list[Task], *, workers: int, progress=None)
         return list(pool.map(evaluate, tasks))
 
 
-def run_ray(spec_path: str, distill, tasks: list[Task], *, workers: int, address: str | None) -> list[float]:
+def run_ray(spec_path: str, distill, tasks: list[Task], *, workers: int, address: str | None) -> list[np.ndarray]:
     """Scores of ``tasks`` from ``workers`` Ray tasks: on the Ray the caller started, else on one
     joined at ``address`` (a new local one when None) for this call only."""
     try:
@@ -76,7 +79,7 @@ def chunks(tasks: list, count: int) -> list[list]:
     return found
 
 
-def _evaluate_chunk(spec_path: str, distill, tasks: list[Task]) -> list[float]:
+def _evaluate_chunk(spec_path: str, distill, tasks: list[Task]) -> list[np.ndarray]:
     from .setup import prepare_from_spec
 
     with one_torch_thread():
@@ -84,7 +87,7 @@ def _evaluate_chunk(spec_path: str, distill, tasks: list[Task]) -> list[float]:
         return [evaluator(task) for task in tasks]
 
 
-def _counted(evaluator, task, progress) -> float:
+def _counted(evaluator, task, progress) -> np.ndarray:
     score = evaluator(task)
     if progress is not None:
         progress.update(1)

@@ -1,6 +1,12 @@
 """What every evaluation of a sweep shares, built the same way in the driver and in each worker:
 the model, the probe subset as ready batches, the layer groups, each layer's SVD, and the
-score of a student's outputs (accuracy with labels, fidelity to the teacher without).
+per-sample score of a student's outputs (correctness with labels, agreement or cosine with the
+teacher's without).
+
+With distillation (``sweep.distill.steps > 0``) the subset is split with the seed:
+``sweep.distill.holdout`` of it is held out and scored (``inputs``), the rest is what students
+are trained on (``train_inputs``), so no score is measured on a sample a student was fitted to.
+Without distillation nothing is fitted and every sample of the subset is scored.
 
 Workers on other processes or machines (Ray) rebuild this from the spec alone
 (:func:`prepare_from_spec`), so nothing unpicklable travels and every worker holds the same
@@ -9,7 +15,7 @@ numbers: the same weights, the same samples, the same SVDs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
@@ -17,7 +23,8 @@ import torch
 from ..accuracy import outputs_class_scores
 from ..batches import Batch, batches
 from ..layers import largest_container, select_layers
-from ..outputs import accuracy_score, agreement_score, fidelity_score, outputs_of, probe_subset
+from ..heldout import split_samples
+from ..outputs import accuracy_values, agreement_values, fidelity_values, outputs_of, probe_subset, subset
 from .lowrank import LowRankFactors, factorize
 
 __all__ = ["SweepSetup", "prepare", "prepare_from_spec", "FACTORIZABLE"]
@@ -32,8 +39,10 @@ _MEASURES = {
 
 @dataclass
 class SweepSetup:
-    """``groups``: (name, layer names) in model order; ``score(outputs)`` compares a student's
-    outputs with the labels or the teacher's outputs (``teacher_outputs``)."""
+    """``groups``: (name, layer names) in model order; ``score(outputs)`` gives one value per
+    scored sample (``inputs``), comparing a student's outputs with the labels or the teacher's
+    outputs (``teacher_outputs``). ``train_inputs`` and ``train_teacher`` are the samples
+    students are distilled on (empty, None without distillation)."""
 
     module: torch.nn.Module
     inputs: list[Batch]
@@ -41,8 +50,14 @@ class SweepSetup:
     factors: dict[str, LowRankFactors]
     measure: str
     teacher_outputs: torch.Tensor
-    score: Callable[[torch.Tensor], float]
+    score: Callable[[torch.Tensor], torch.Tensor]
     n_samples: int
+    train_inputs: list[Batch] = field(default_factory=list)
+    train_teacher: torch.Tensor | None = None
+
+    @property
+    def n_train(self) -> int:
+        return sum(batch.size for batch in self.train_inputs)
 
     @property
     def measure_description(self) -> str:
@@ -54,14 +69,26 @@ def prepare(loaded, model, probe) -> SweepSetup:
     sweep, seed = loaded.spec.sweep, loaded.spec.seed
     names = sweep_layers(loaded, model.module)
     features, labels = probe_subset(probe, sweep.n_samples, seed)
-    inputs = list(batches(features, loaded.spec.probe.batch_size, dtype=model.input_dtype,
-                          tokenizer=model.tokenizer, max_length=model.max_length))
+    train = None
+    if sweep.distill.steps > 0 and len(features) > 1:
+        split = split_samples(len(features), sweep.distill.holdout, seed)
+        train = subset(features, labels, split.fit)[0]
+        features, labels = subset(features, labels, split.heldout)
+    inputs, train_inputs = _batches(loaded, model, features), _batches(loaded, model, train)
     teacher = outputs_of(model.module, inputs)
     modules = dict(model.module.named_modules())
     measure, score = _scorer(teacher, labels, sweep.fidelity)
     return SweepSetup(module=model.module, inputs=inputs, groups=_groups(names, model.module, sweep.grouping),
                       factors={name: factorize(modules[name].weight) for name in names}, measure=measure,
-                      teacher_outputs=teacher, score=score, n_samples=len(features))
+                      teacher_outputs=teacher, score=score, n_samples=len(features), train_inputs=train_inputs,
+                      train_teacher=outputs_of(model.module, train_inputs) if train_inputs else None)
+
+
+def _batches(loaded, model, features) -> list[Batch]:
+    if features is None:
+        return []
+    return list(batches(features, loaded.spec.probe.batch_size, dtype=model.input_dtype, tokenizer=model.tokenizer,
+                        max_length=model.max_length))
 
 
 def prepare_from_spec(spec_path: str) -> SweepSetup:
@@ -103,10 +130,10 @@ def _groups(names: list[str], module: torch.nn.Module, grouping: str) -> list[tu
 
 
 def _scorer(teacher: torch.Tensor, labels, fidelity: str):
-    """The measure and its score, in double precision."""
+    """The measure and its per-sample score, in double precision."""
     predictions = teacher.argmax(dim=1).numpy() if teacher.shape[1] > 1 else None
     if labels is not None and outputs_class_scores(predictions, labels, teacher.shape[1]):
-        return "accuracy", accuracy_score(labels, dtype=torch.float64)
+        return "accuracy", accuracy_values(labels, dtype=torch.float64)
     if fidelity == "agreement" and teacher.shape[1] > 1:
-        return "agreement", agreement_score(teacher, dtype=torch.float64)
-    return "cosine", fidelity_score(teacher, dtype=torch.float64)
+        return "agreement", agreement_values(teacher, dtype=torch.float64)
+    return "cosine", fidelity_values(teacher, dtype=torch.float64)

@@ -1,18 +1,25 @@
-"""Train ``DigitsMLP`` on scikit-learn's digits and save ``weights.safetensors`` next to this file.
+"""Train ``DigitsMLP`` on scikit-learn's digits and save ``weights.safetensors`` next to this file,
+with ``heldout.npz``: the 360 test-split digits (``X`` raw pixels, ``y`` labels) the audit's probe
+is, so the audit measures the model on digits it was not trained on.
 
-    .venv/bin/python examples/digits-mlp/train.py           # train, print accuracy, save
-    .venv/bin/python examples/digits-mlp/train.py --check   # load the saved weights, print accuracy
+    .venv/bin/python examples/digits-mlp/train.py             # train, print accuracy, save both
+    .venv/bin/python examples/digits-mlp/train.py --check     # load the saved weights, print accuracy
+    .venv/bin/python examples/digits-mlp/train.py --heldout   # write heldout.npz only (no training)
 
 Bitwise deterministic on CPU: fixed seeds, a fixed stratified split, minibatches drawn from a
 seeded generator, one thread and ``torch.use_deterministic_algorithms(True)``. Two runs on the
-same machine and torch version write byte-identical files.
+same machine and torch version write byte-identical files (``heldout.npz`` is written with a
+fixed timestamp, so it too is byte-identical).
 """
 
 import argparse
 import importlib.util
+import io
 import time
+import zipfile
 from pathlib import Path
 
+import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 from sklearn.datasets import load_digits
@@ -21,6 +28,7 @@ from sklearn.preprocessing import StandardScaler
 
 HERE = Path(__file__).resolve().parent
 WEIGHTS = HERE / "weights.safetensors"
+HELDOUT = HERE / "heldout.npz"
 SEED = 0
 TEST_SIZE = 0.2
 EPOCHS = 40
@@ -45,6 +53,18 @@ def split():
     as_x = lambda a: torch.as_tensor(a, dtype=torch.float32)
     as_y = lambda a: torch.as_tensor(a, dtype=torch.int64)
     return as_x(X_train), as_x(X_test), as_y(y_train), as_y(y_test)
+
+
+def save_heldout(X_test, y_test, path=HELDOUT):
+    """Write the test split as an .npz of ``X`` (float32 pixels) and ``y`` (int64 labels), entries
+    dated 1980-01-01 so that the archive is the same bytes on every run (``np.savez`` stamps the
+    current time)."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, array in (("X", X_test.numpy()), ("y", y_test.numpy())):
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
+            entry = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            archive.writestr(entry, buffer.getvalue(), compress_type=zipfile.ZIP_DEFLATED)
 
 
 @torch.no_grad()
@@ -77,11 +97,16 @@ def train(X_train, y_train):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="evaluate the saved weights instead of training")
+    parser.add_argument("--heldout", action="store_true", help="write heldout.npz (the test split) and stop")
     args = parser.parse_args()
 
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     X_train, X_test, y_train, y_test = split()
+    if args.heldout:
+        save_heldout(X_test, y_test)
+        print(f"saved {HELDOUT} ({len(y_test)} held-out images)")
+        return
 
     if args.check:
         model = load_model_module().build()
@@ -91,7 +116,8 @@ def main():
         model = train(X_train, y_train)
         seconds = time.perf_counter() - start
         save_file({k: v.contiguous() for k, v in model.state_dict().items()}, WEIGHTS)
-        print(f"trained {EPOCHS} epochs in {seconds:.1f} s; saved {WEIGHTS}")
+        save_heldout(X_test, y_test)
+        print(f"trained {EPOCHS} epochs in {seconds:.1f} s; saved {WEIGHTS} and {HELDOUT}")
     print(f"train accuracy {accuracy(model, X_train, y_train):.4f} ({len(y_train)} images)")
     print(f"test accuracy  {accuracy(model, X_test, y_test):.4f} ({len(y_test)} images)")
 

@@ -63,7 +63,8 @@ class HeadGrid:
 @dataclass(frozen=True)
 class SweepPanel:
     """One factorization sweep: measured scores at ranks, the fitted curve, the knee, the rank
-    range between the lowest and highest retained level, and the teacher's score."""
+    range between the lowest and highest retained level, and the teacher's score; ``lows`` and
+    ``highs`` bound the measured scores (bootstrap intervals, drawn as error bars)."""
 
     label: str
     ranks: Sequence[int]
@@ -75,3 +76,5 @@ class SweepPanel:
     range_high: int | None
     teacher: float
     range_label: str = "level range"
+    lows: Sequence[float | None] = ()  # the measured scores' interval ends (None: none)
+    highs: Sequence[float | None] = ()

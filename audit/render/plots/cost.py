@@ -1,5 +1,6 @@
 """Quality kept against size: one line per resized target (the output embedding, each factorized
-layer), the quality floor as a dashed line and each target's recommended width ringed."""
+layer) with each quality's bootstrap interval as an error bar, the quality floor as a dashed line
+and each target's recommended width ringed."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import matplotlib
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
+from ._axes import bounded, error_bars, points
 from ._data import Curve
 from ._style import MARKERS, PAGE_WIDTH_IN, QUALITATIVE, STYLE, tick
 from ._svg import to_svg
@@ -18,13 +20,16 @@ __all__ = ["quality_vs_size"]
 
 def quality_vs_size(curves: Sequence[Curve], floor: float, chosen: Sequence[float | None]) -> str:
     """``curves``: x = width as a share of the original (0..1], y = quality retained (0..1);
-    ``chosen[i]``: the x of curve i's recommended width, None when there is none."""
+    ``chosen[i]``: the x of curve i's recommended width, None when there is none; a curve's
+    ``lows``/``highs`` are drawn as error bars."""
     with matplotlib.rc_context(STYLE):
         fig = Figure(figsize=(PAGE_WIDTH_IN, 2.9), layout="constrained")
         ax = fig.add_subplot()
         for index, (curve, pick) in enumerate(zip(curves, chosen)):
             colour, marker = QUALITATIVE[index % len(QUALITATIVE)], MARKERS[index % len(MARKERS)]
             ax.plot(curve.x, curve.y, color=colour, marker=marker, markersize=3.5, linewidth=1.1, label=tick(curve.label))
+            error_bars(ax, bounded(points(curve.x, curve.y, curve.lows, curve.highs)), color=colour, linewidth=0.8,
+                       capsize=2)
             if pick is not None:
                 y = curve.y[list(curve.x).index(pick)]
                 ax.plot([pick], [y], linestyle="none", marker="o", markersize=9, markerfacecolor="none",

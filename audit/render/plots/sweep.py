@@ -10,6 +10,7 @@ import matplotlib
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
+from ._axes import bounded, error_bars, points
 from ._data import Series, SweepPanel
 from ._style import PAGE_WIDTH_IN, QUALITATIVE, STYLE, WIDTH_COLOUR, tick
 from ._svg import to_svg
@@ -21,8 +22,9 @@ _COLUMNS = 3
 
 
 def sweep_curves(panels: Sequence[SweepPanel], ylabel: str) -> str:
-    """Score against rank (log2 axis) per group: measured points, the monotone PCHIP fit, the
-    teacher's score (dotted), the knee (vertical line) and the retained-level range (band)."""
+    """Score against rank (log2 axis) per group: measured points with their interval bars, the
+    monotone PCHIP fit, the teacher's score (dotted), the knee (vertical line) and the
+    retained-level range (band)."""
     columns = min(_COLUMNS, max(len(panels), 1))
     rows = math.ceil(len(panels) / columns)
     with matplotlib.rc_context(STYLE):
@@ -46,6 +48,8 @@ def _sweep_panel(ax, panel: SweepPanel) -> None:
     ax.axhline(panel.teacher, color=WIDTH_COLOUR, linestyle=":", linewidth=0.9, label="teacher")
     ax.plot(panel.fit_ranks, panel.fit_scores, color=QUALITATIVE[0], linewidth=1.1, label="PCHIP fit")
     ax.scatter(panel.ranks, panel.scores, color=QUALITATIVE[0], s=10, zorder=3, label="measured")
+    error_bars(ax, bounded(points(panel.ranks, panel.scores, panel.lows, panel.highs)), color=QUALITATIVE[0],
+               linewidth=0.8, capsize=1.5, zorder=3)
     if panel.knee is not None:
         ax.axvline(panel.knee, color=QUALITATIVE[1], linewidth=0.9, linestyle="--", label="knee")
     ax.set_xscale("log", base=2)

@@ -13,7 +13,7 @@ from ... import results
 from .. import plots
 from .context import ReportContext
 from .figures import FigureView
-from .format import NONE, breakable, fmt_bytes, fmt_flops, fmt_int, fmt_latency, fmt_money, fmt_pct
+from .format import NONE, breakable, fmt_bounds, fmt_bytes, fmt_flops, fmt_int, fmt_latency, fmt_money, fmt_pct
 from .model import KEEP_ROWS, Fact
 
 __all__ = ["CostView", "CostTargetView", "CostRowView", "Cell", "build", "finding"]
@@ -49,6 +49,7 @@ class CostTargetView:
     kind: str
     width_header: str
     quality_header: str
+    latency_header: str
     store_header: str
     recommendation: str
     method: str
@@ -86,8 +87,11 @@ def _intro(cost: results.CostResult) -> Markup:
         "PCA to k dimensions, or one Linear layer factorized at rank r. Candidates come from the measurements "
         "(ID with a safety margin, effective rank, PCA at 95% and 99% of the variance) and the spec. Changes are "
         "against the original row; the recommended row (bold) is the smallest keeping at least {floor} of the "
-        "quality. A variant's latency change is against the original timed in turns with it, run by run, so "
-        "that load on the machine falls on both alike.").format(floor=fmt_pct(cost.quality_floor))
+        "quality. Quality is measured on the probe samples held out from every fit (the PCA never saw them), "
+        "with its 95% bootstrap interval over them in brackets. A variant's latency reads the original's p50 "
+        "and the variant's p50 from the same turns (the two are timed run by run, in turns, so that load on the "
+        "machine falls on both alike), then the change with its 95% bootstrap interval over those turns; the "
+        "original's own row was timed alone.").format(floor=fmt_pct(cost.quality_floor))
 
 
 def _facts(settings: dict) -> tuple[Fact, ...]:
@@ -123,6 +127,8 @@ def _target(target: results.CostTarget, settings: dict) -> CostTargetView:
         name=breakable(target.name), kind=_KIND.get(target.kind, target.kind),
         width_header="Width" if target.kind == "embedding" else "Rank",
         quality_header=_quality_header(target.original.quality),
+        latency_header="ONNX latency p50" if target.original.timing is None or not target.candidates else
+        "ONNX latency p50, original \u2192 variant",
         store_header=f"Vector store, {fmt_int(settings.get('stored_vectors'))} × {settings.get('store_dtype')}",
         recommendation=target.recommendation, method=target.method,
         rows=tuple(_row(row, target) for row in rows),
@@ -134,7 +140,6 @@ def _target(target: results.CostTarget, settings: dict) -> CostTargetView:
 
 def _row(row: results.CostRow, target: results.CostTarget) -> CostRowView:
     base, original = target.original, row is target.original
-    p50_change = _change(row.timing and row.timing.p50_s, row.timing and row.timing.reference_p50_s, original)
     money = row.money.total_per_month if row.money else None
     return CostRowView(
         width=fmt_int(row.width), sources=", ".join(row.sources), original=original,
@@ -146,36 +151,63 @@ def _row(row: results.CostRow, target: results.CostTarget) -> CostRowView:
                    ", ".join(filter(None, (f"search {fmt_flops(row.search_flops_per_query)}/query"
                                            if row.search_flops_per_query else "",
                                            _change(row.store_bytes, base.store_bytes, original))))),
-        latency=Cell(fmt_latency(row.timing.p50_s), ", ".join(filter(None, (f"p95 {fmt_latency(row.timing.p95_s)}",
-                                                                           p50_change))))
-        if row.timing else Cell(NONE),
+        latency=_latency(row.timing, original),
         money=Cell(fmt_money(money, row.money.currency) if row.money else NONE,
                    _change(money, base.money.total_per_month if base.money else None, original)),
-        quality=_quality(row.quality),
+        quality=_quality(row.quality, original),
     )
 
 
 def _change(value, reference, original: bool) -> str:
     if original or value is None or not reference:
         return ""
-    return f"{(value / reference - 1) * 100:+.0f}%".replace("-", "\u2212")
+    return _signed(value / reference - 1)
 
 
-def _quality(quality: results.Quality | None) -> Cell:
+def _signed(change: float) -> str:
+    """A change in whole percent with its sign; a change that rounds to 0 reads +0%, never -0%."""
+    return f"{round(change * 100) + 0:+d}%".replace("-", "\u2212")
+
+
+def _latency(timing: results.Timing | None, original: bool) -> Cell:
+    """The original's p50 timed alone; a variant's p50 beside the original's from the same turns,
+    and the paired change with its bootstrap interval over those turns."""
+    if timing is None:
+        return Cell(NONE)
+    if original or not timing.reference_p50_s:
+        return Cell(fmt_latency(timing.p50_s), f"p95 {fmt_latency(timing.p95_s)}, timed alone")
+    spread = "" if timing.p50_change_low is None else \
+        f" [{_signed(timing.p50_change_low)}, {_signed(timing.p50_change_high)}]"
+    return Cell(f"{fmt_latency(timing.reference_p50_s)} \u2192 {fmt_latency(timing.p50_s)}",
+                f"{_signed(timing.p50_change)}{spread} over {fmt_int(timing.repeats)} turns")
+
+
+def _pct1(value: float | None) -> str:
+    return fmt_pct(value, 1)
+
+
+def _quality(quality: results.Quality | None, original: bool) -> Cell:
+    """Quality kept with its bootstrap interval (none on the original row: 100% by definition),
+    and the second figure beside it: the cosine correlation, or the accuracy with its interval."""
     if quality is None:
         return Cell(NONE)
     details = quality.details
     if "cosine_correlation" in details:
         detail = f"cosine r {details['cosine_correlation']:.3f}"
     elif "accuracy" in details:
-        detail = f"accuracy {fmt_pct(details['accuracy'], 1)}"
+        detail = " ".join(filter(None, (f"accuracy {_pct1(details['accuracy'])}", fmt_bounds(
+            details.get("accuracy_ci_low"), details.get("accuracy_ci_high"), _pct1))))
     else:
         detail = ""
-    return Cell(fmt_pct(quality.retained, 1), detail)
+    interval = "" if original else fmt_bounds(quality.ci_low, quality.ci_high, _pct1)
+    return Cell(" ".join(filter(None, (_pct1(quality.retained), interval))), detail)
 
 
 def _quality_header(quality: results.Quality | None) -> str:
-    return "Quality kept" if quality is None else quality.measure[:1].upper() + quality.measure[1:]
+    if quality is None:
+        return "Quality kept"
+    name = quality.measure[:1].upper() + quality.measure[1:]
+    return name if quality.n_samples is None else f"{name} ({fmt_int(quality.n_samples)} held out)"
 
 
 def _figure(ctx: ReportContext, cost: results.CostResult) -> FigureView | None:
@@ -185,14 +217,17 @@ def _figure(ctx: ReportContext, cost: results.CostResult) -> FigureView | None:
     curves, chosen = [], []
     for target in targets:
         rows = sorted((*target.candidates, target.original), key=lambda row: row.width)
+        qualities = [row.quality for row in rows]
         curves.append(plots.Curve(label=target.name, x=[row.width / target.width for row in rows],
-                                  y=[row.quality.retained if row.quality else None for row in rows]))
+                                  y=[q.retained if q else None for q in qualities],
+                                  lows=[q.ci_low if q else None for q in qualities],
+                                  highs=[q.ci_high if q else None for q in qualities]))
         chosen.append(target.recommended / target.width if target.recommended else None)
     svg = plots.quality_vs_size(curves, cost.quality_floor, chosen)
     caption = ("Quality kept against size: each target's candidate widths (or ranks) as a share of the original, "
                "with the quality each keeps (recall@k for an embedding, accuracy relative to the original with "
-               "labels, else the mean cosine of outputs). The dashed line is the quality floor; a ring marks each "
-               "target's recommended width.")
+               "labels, else the mean cosine of outputs) on the held-out samples, with its 95% bootstrap interval as "
+               "an error bar. The dashed line is the quality floor; a ring marks each target's recommended width.")
     return ctx.figures.add("cost", svg, caption, "Line chart of quality retained against relative width per target")
 
 

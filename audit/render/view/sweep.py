@@ -11,7 +11,7 @@ from ...results import SweepGroup, SweepPoint, SweepResult
 from .. import plots
 from .context import ReportContext
 from .figures import FigureView
-from .format import NONE, breakable, fmt_int, fmt_number, fmt_pct, plural
+from .format import NONE, breakable, fmt_bounds, fmt_int, fmt_number, fmt_pct, plural
 from .model import KEEP_ROWS, Fact
 
 __all__ = ["SweepCell", "SweepRow", "SweepView", "build", "finding"]
@@ -25,7 +25,10 @@ _METHOD = ("Each chosen layer's weight (a conv kernel read as out \u00d7 in\u00b
            "secant through its end points; a level's rank is the smallest rank from which the fit keeps that "
            "share of the teacher's score up to the full rank. Parameters count the weight entries of the two "
            "factors, r \u00b7 (out + in), or the dense weight where that is smaller; compression is dense over "
-           "factorized.")
+           "factorized. Scores are measured on samples no student was trained on (with distillation, the subset is "
+           "split with the seed and students train on the other part); brackets give the 95% percentile bootstrap "
+           "interval over those samples of the measurement at that rank (a share of the teacher's score is "
+           "resampled paired with the teacher's per-sample scores).")
 
 
 @dataclass(frozen=True)
@@ -68,11 +71,17 @@ def build(ctx: ReportContext) -> SweepView:
 def _facts(sweep: SweepResult) -> tuple[Fact, ...]:
     distill = (f"{fmt_int(sweep.distill_steps)} Adam steps at lr {fmt_number(sweep.distill_lr)} per student"
                if sweep.distill_steps else "off (students are scored as truncated)")
+    trained = f"trained on {fmt_int(sweep.distill_samples)} other samples" if sweep.distill_steps else ""
+    scored = (f"on {fmt_int(sweep.n_samples)} held-out probe samples" if sweep.distill_steps else
+              f"on {fmt_int(sweep.n_samples)} probe samples (nothing is fitted to them)")
+    teacher = " ".join(filter(None, (_score(sweep, sweep.teacher_score),
+                                     fmt_bounds(sweep.teacher_ci_low, sweep.teacher_ci_high,
+                                                lambda value: _score(sweep, value)))))
     return (
         Fact("Score", sweep.measure, detail=sweep.measure_description),
-        Fact("Teacher's score", _score(sweep, sweep.teacher_score), detail=f"on {fmt_int(sweep.n_samples)} probe samples"),
+        Fact("Teacher's score", teacher, detail=scored),
         Fact("Grouping", sweep.grouping.replace("_", " ")),
-        Fact("Distillation", distill),
+        Fact("Distillation", distill, detail=trained),
         Fact("Executor", f"{sweep.executor}, {plural(sweep.workers, 'worker')}"),
     )
 
@@ -90,7 +99,9 @@ def _row(group: SweepGroup) -> SweepRow:
 def _cell(point: SweepPoint | None, missing: str = "never reached") -> SweepCell:
     if point is None:
         return SweepCell(rank=NONE, retained=missing, compression="")
-    return SweepCell(rank=f"rank {fmt_int(point.rank)}", retained=f"keeps {fmt_pct(point.retained, 1)}",
+    interval = fmt_bounds(point.retained_ci_low, point.retained_ci_high, lambda value: fmt_pct(value, 1))
+    return SweepCell(rank=f"rank {fmt_int(point.rank)}",
+                     retained=" ".join(filter(None, (f"keeps {fmt_pct(point.retained, 1)}", interval))),
                      compression=f"{point.compression:,.1f}\u00d7 fewer parameters")
 
 
@@ -99,7 +110,7 @@ def _figure(ctx: ReportContext, sweep: SweepResult) -> FigureView | None:
     if not panels:
         return None
     caption = (f"Score ({sweep.measure}) of the factorized model against the rank of the chosen layers: measured "
-               "points, the monotone PCHIP fit, the teacher's score (dotted), the knee (dashed) and the ranks from "
+               "points with their 95% bootstrap intervals, the monotone PCHIP fit, the teacher's score (dotted), the knee (dashed) and the ranks from "
                f"the lowest to the highest level ({_levels_text(sweep)} of the teacher's score; shaded)." + ctx.figures.prefix_note())
     return ctx.figures.add("sweep", plots.sweep_curves(panels, sweep.measure), caption,
                            "Score against rank for each factorized group")
@@ -112,7 +123,8 @@ def _panel(ctx: ReportContext, group: SweepGroup, sweep: SweepResult) -> plots.S
         fit_ranks=list(group.fit_ranks), fit_scores=list(group.fit_scores),
         knee=None if group.knee is None else group.knee.rank,
         range_low=min(reached) if reached else None, range_high=max(reached) if reached else None,
-        teacher=sweep.teacher_score, range_label=f"keeps {_levels_text(sweep)}")
+        teacher=sweep.teacher_score, range_label=f"keeps {_levels_text(sweep)}",
+        lows=[p.ci_low for p in group.points], highs=[p.ci_high for p in group.points])
 
 
 def _levels_text(sweep: SweepResult) -> str:

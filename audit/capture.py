@@ -99,6 +99,7 @@ class Captured:
     predictions: np.ndarray | None
     n_samples: int
     output_width: int | None = None
+    output_scores: int | None = None  # the output's last-axis width when every row is a probability distribution
 
 
 class TorchTaps:
@@ -141,7 +142,7 @@ def capture(model, batch_stream, layer_names: list[str], settings: CaptureSettin
     predictions (argmax of a 2-D output)."""
     taps = TorchTaps(model) if isinstance(model, torch.nn.Module) else model
     layers = {name: LayerCapture(name, taps.type_name(name), settings.cap_for(name)) for name in layer_names}
-    predictions, n_samples, output_width = [], 0, None
+    predictions, n_samples, output_width, distributions = [], 0, None, []
     bar = progress.bar(n_batches, "capture") if progress and n_batches else None
     try:
         with taps.open(layer_names) as run:
@@ -149,6 +150,7 @@ def capture(model, batch_stream, layer_names: list[str], settings: CaptureSettin
                 outputs = run(batch)
                 predictions.append(_predictions(outputs[OUTPUT]))
                 output_width = None if outputs[OUTPUT] is None or outputs[OUTPUT].ndim != 2 else outputs[OUTPUT].shape[1]
+                distributions.append(_distribution_width(outputs[OUTPUT]))
                 for name, layer in layers.items():
                     layer.is_output = outputs.get(name) is outputs[OUTPUT]
                     _take(layer, outputs.get(name), taps.channel_first_1d(name), settings, batch)
@@ -159,7 +161,8 @@ def capture(model, batch_stream, layer_names: list[str], settings: CaptureSettin
         if bar:
             bar.close()
     kept = None if any(p is None for p in predictions) else np.concatenate(predictions)
-    return Captured(layers, kept, n_samples, output_width)
+    scores = distributions[0] if distributions and len(set(distributions)) == 1 else None
+    return Captured(layers, kept, n_samples, output_width, scores)
 
 
 def _run(module, batch):
@@ -187,6 +190,17 @@ def first_tensor(output):
     if isinstance(output, (tuple, list)):
         return next((first_tensor(item) for item in output if first_tensor(item) is not None), None)
     return None
+
+
+def _distribution_width(output) -> int | None:
+    """The last-axis width of ``output`` when each of its rows along that axis is a probability
+    distribution (a softmax: non-negative, summing to 1), else None."""
+    if output is None or output.ndim < 2 or output.shape[-1] < 2 or not output.is_floating_point():
+        return None
+    values = output.detach().double()
+    if values.min() < 0 or not torch.allclose(values.sum(dim=-1), torch.ones((), dtype=torch.float64), atol=1e-3):
+        return None
+    return int(output.shape[-1])
 
 
 def _predictions(output):

@@ -97,6 +97,7 @@ class LayerResult:
     metrics: dict[str, MetricResult]
     primary_id: str | None = None
     is_output: bool = False
+    task_fixed: str = ""  # why the task fixes the width (audit.task_fixed), "" when it does not
 
     @property
     def id_value(self) -> float | None:
@@ -105,8 +106,9 @@ class LayerResult:
 
     @property
     def redundancy_rate(self) -> float | None:
+        """1 - ID / width; None without an ID, or when the task fixes the width (no redundancy)."""
         value = self.id_value
-        return None if value is None else 1.0 - value / self.width
+        return None if value is None or self.task_fixed else 1.0 - value / self.width
 
     @property
     def probe_accuracy_per_id(self) -> float | None:
@@ -123,6 +125,7 @@ class LayerResult:
             "n_points_seen": self.n_points_seen,
             "reduction": self.reduction,
             "is_output": self.is_output,
+            "task_fixed": self.task_fixed or None,
             "primary_id": self.primary_id,
             "id": self.id_value,
             "redundancy_rate": self.redundancy_rate,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import fnmatch
 import importlib.metadata
 import platform
 import time
@@ -27,6 +28,7 @@ from .results import AuditResult, EnvironmentInfo, LayerResult
 from .sources import load_model, load_probe
 from .sweep import sweep_result
 from .sweep.setup import sweep_layers
+from .task_fixed import TaskShape, task_fixed_reason
 from .token_embeddings import token_embedding_result
 
 __all__ = ["run_audit", "resolve_layers"]
@@ -53,12 +55,14 @@ def run_audit(loaded, progress: Progress | None = None, *, gate: Gate | None = N
     tick = time.perf_counter()
     captured = _capture(model, probe, names, attention, spec, progress)
     timings["capture_s"] = time.perf_counter() - tick
+    use_accuracy = outputs_class_scores(captured.predictions, probe.labels, captured.output_width)
+    task = _task_shape(spec, probe, model, captured, use_accuracy)
     tick = time.perf_counter()
     selected = spec.selected_metrics()
     primary = next((name for name in ID_PREFERENCE if name in selected), None)
-    layers = tuple(_layer_result(captured.layers[name], spec, selected, primary, probe.labels, progress) for name in names)
+    layers = tuple(_layer_result(captured.layers[name], spec, selected, primary, probe.labels, task, progress)
+                   for name in names)
     timings["metrics_s"] = time.perf_counter() - tick
-    use_accuracy = outputs_class_scores(captured.predictions, probe.labels, captured.output_width)
     heads = _heads(model, probe, attention, captured, spec, use_accuracy, progress, timings)
     tokens = _token_embeddings(model, spec, progress, timings)
     sweep = _sweep(loaded, model, probe, progress, timings)
@@ -88,6 +92,13 @@ def run_audit(loaded, progress: Progress | None = None, *, gate: Gate | None = N
         return result
     progress.stage(f"checking {sum(len(pack.rules) for pack in gate.packs)} policy rules")
     return dataclasses.replace(result, verdict=evaluate(gate, result.to_dict()))
+
+
+def _task_shape(spec, probe, model, captured, use_accuracy: bool) -> TaskShape:
+    """What the task fixes in this audit: classes, vocabulary, the width of class-score outputs."""
+    score_width = captured.output_width if use_accuracy else captured.output_scores
+    return TaskShape(n_classes=probe.info.n_classes, vocabulary=len(model.tokenizer) if model.tokenizer else None,
+                     score_width=score_width, patterns=tuple(spec.layers.task_fixed))
 
 
 def _capture(model, probe, names, attention, spec, progress):
@@ -159,10 +170,15 @@ def resolve_layers(loaded, model) -> list[str]:
     def fail(loc, message):
         raise loaded.error(loc, message)
 
-    return select_layers(available, include, loaded.spec.layers.exclude, fail)
+    chosen = select_layers(available, include, loaded.spec.layers.exclude, fail)
+    for index, pattern in enumerate(loaded.spec.layers.task_fixed):
+        if not any(fnmatch.fnmatchcase(name, pattern) for name in chosen):
+            fail(("layers", "task_fixed", index), f"pattern {pattern!r} matches no audited layer "
+                                                  f"(audited: {', '.join(chosen)})")
+    return chosen
 
 
-def _layer_result(layer, spec, selected, primary, labels, progress) -> LayerResult:
+def _layer_result(layer, spec, selected, primary, labels, task, progress) -> LayerResult:
     matrix, samples = layer.matrix, layer.samples
     progress.stage(f"metrics on {layer.name}: {matrix.shape[0]} points x {matrix.shape[1]} features")
     data = LayerData(layer.name, matrix, spec.seed, neighbors_needed(selected), spec.capture.knn_device,
@@ -177,6 +193,7 @@ def _layer_result(layer, spec, selected, primary, labels, progress) -> LayerResu
         metrics=compute_layer(data, selected),
         primary_id=primary,
         is_output=layer.is_output,
+        task_fixed=task_fixed_reason(layer.name, int(matrix.shape[1]), layer.is_output, task),
     )
 
 

@@ -131,6 +131,8 @@ class LayersSpec(_Strict):
 
     include: list[str] | None = Field(None, description="patterns to audit; default: the main blocks and the output")
     exclude: list[str] = Field(default_factory=list, description="patterns removed from the selection")
+    task_fixed: list[str] = Field(default_factory=list, description="patterns of audited layers whose width the task "
+                                  "fixes (besides those found: class scores, vocabulary-wide layers); never proposed for narrowing")
 
 
 class CaptureSpec(_Strict):

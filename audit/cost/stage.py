@@ -106,7 +106,10 @@ def _embedding_layer(loaded, layers, use_accuracy: bool):
     if choice == "yes" and found is None:
         raise loaded.error(("cost", "embedding"), "the model's output is not among the audited layers as one vector "
                            "per sample: add its last module (or 'output') to layers.include")
-    return None if choice == "auto" and use_accuracy else found
+    if choice == "yes" and found.task_fixed:
+        raise loaded.error(("cost", "embedding"), f"the output's width is set by the task ({found.task_fixed}): "
+                           "it cannot be narrowed")
+    return None if choice == "auto" and (use_accuracy or found is None or found.task_fixed) else found
 
 
 def _embedding_target(bench: Bench, layer, captured) -> CostTarget:

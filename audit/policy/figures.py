@@ -200,7 +200,9 @@ def _selected(item: dict, layers: tuple[str, ...], role: str) -> bool:
         return False
     if role == "any" or "is_output" not in item:
         return True
-    return bool(item["is_output"]) == (role == "output")
+    if role == "output":
+        return bool(item["is_output"])
+    return not item["is_output"] and not item.get("task_fixed")  # hidden: a width the task fixes is not the designer's
 
 
 def as_number(value) -> float | None:

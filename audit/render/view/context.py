@@ -69,13 +69,15 @@ class ReportContext:
         return metric if metric is not None and finite(metric.value) and layer.width > 0 else None
 
     def redundancy(self, layer: LayerResult) -> float | None:
-        """1 - ID / width with the primary ID (as ``LayerResult.redundancy_rate``)."""
+        """1 - ID / width with the primary ID (as ``LayerResult.redundancy_rate``); None for a
+        task-fixed layer, whose width is not a design choice."""
         metric = self.primary_metric(layer)
-        return None if metric is None else 1.0 - metric.value / layer.width
+        return None if metric is None or layer.task_fixed else 1.0 - metric.value / layer.width
 
     def ranked_hidden(self) -> list[LayerResult]:
-        """Hidden layers with a primary ID, most redundant first."""
-        hidden = [layer for layer in self.result.layers if not layer.is_output and self.primary_metric(layer)]
+        """Hidden layers with a primary ID whose width the task does not fix, most redundant first."""
+        hidden = [layer for layer in self.result.layers
+                  if not layer.is_output and not layer.task_fixed and self.primary_metric(layer)]
         return sorted(hidden, key=lambda layer: -self.redundancy(layer))
 
     def candidates(self) -> list[LayerResult]:

@@ -61,13 +61,19 @@ def _least_redundant_sentence(ctx: ReportContext, low: LayerResult) -> Markup:
 
 
 def _output_sentences(ctx: ReportContext) -> Iterator[Markup]:
-    for layer in ctx.result.layers:
-        metric = ctx.primary_metric(layer)
-        if layer.is_output and metric is not None:
-            yield Markup(
-                "The output layer <code>{name}</code> (width {width}, ID {id}) is shown for completeness; "
-                "its width is set by the task, not a design choice."
-            ).format(name=layer.name, width=fmt_int(layer.width), id=fmt_dim(metric.value))
+    """One sentence on the output and the task-fixed layers: their unused width is not redundancy."""
+    fixed = [layer for layer in ctx.result.layers if (layer.is_output or layer.task_fixed) and ctx.primary_metric(layer)]
+    if len(fixed) == 1 and not fixed[0].task_fixed:
+        layer = fixed[0]
+        yield Markup(
+            "The output layer <code>{name}</code> (width {width}, ID {id}) is shown for completeness; "
+            "its width is set by the task, not a design choice."
+        ).format(name=layer.name, width=fmt_int(layer.width), id=fmt_dim(ctx.primary_metric(layer).value))
+    elif fixed:
+        yield Markup("The task sets the width of {names}, so the width their ID leaves unused is not redundancy "
+                     "and no narrower width is proposed for them.").format(
+            names=Markup(", ").join(Markup("<code>{}</code> ({} wide: {})").format(
+                layer.name, fmt_int(layer.width), layer.task_fixed or "the model's output") for layer in fixed))
 
 
 def _candidate_sentence(ctx: ReportContext, layer: LayerResult) -> Markup:

@@ -138,6 +138,8 @@ def _layer_meta(layer: LayerResult) -> str:
         parts.append(f"{layer.n_points:,} points")
     if layer.is_output:
         parts.append("output")
+    if layer.task_fixed:
+        parts.append(f"task-fixed ({layer.task_fixed})")
     return " \u00b7 ".join(part for part in parts if part)
 
 

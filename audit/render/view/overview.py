@@ -28,6 +28,7 @@ class OverviewRow:
     linear: str
     candidate: bool
     is_output: bool
+    task_fixed: str
 
 
 def overview_rows(ctx: ReportContext) -> tuple[OverviewRow, ...]:
@@ -43,12 +44,13 @@ def _row(ctx: ReportContext, layer: LayerResult, candidate: bool) -> OverviewRow
         id_value = fmt_dim(metric.value)
         interval = fmt_bounds(metric.ci_low, metric.ci_high)
         share = fmt_pct(metric.value / layer.width)
-        rate = fmt_pct(ctx.redundancy(layer))
-        rate_interval = fmt_bounds(*redundancy_bounds(metric, layer.width), fmt_pct)
+        rate = "task-fixed" if layer.task_fixed else fmt_pct(ctx.redundancy(layer))
+        rate_interval = "" if layer.task_fixed else fmt_bounds(*redundancy_bounds(metric, layer.width), fmt_pct)
     return OverviewRow(
         anchor=ctx.anchors[layer.name], name=breakable(layer.name), module_type=breakable(layer.module_type),
         width=fmt_int(layer.width), id_value=id_value, id_interval=interval, share=share, redundancy=rate,
         redundancy_interval=rate_interval, linear=_linear(layer), candidate=candidate, is_output=layer.is_output,
+        task_fixed=layer.task_fixed,
     )
 
 

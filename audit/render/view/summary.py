@@ -98,9 +98,9 @@ def _usage_figure(ctx: ReportContext, level: str) -> FigureView | None:
     notes = ["not computed" if metric is None else f"{fmt_dim(metric.value)} of {layer.width:,}"
              for metric, layer in zip(metrics, layers)]
     svg = plots.width_usage([ctx.figures.label(layer.name) for layer in layers], shares("value"), shares("ci_low"),
-                            shares("ci_high"), notes, [layer.is_output for layer in layers])
+                            shares("ci_high"), notes, [layer.is_output or bool(layer.task_fixed) for layer in layers])
     caption = (f"Share of each layer's width accounted for by its {ctx.primary_title} (ID / width), "
                f"with the {level or 'reported'} interval of the estimate; labels give ID and width. "
-               "The redundancy rate is the rest of the bar's length to 100%. Output layers are grey: "
-               "their width is fixed by the task." + ctx.figures.prefix_note())
+               "The redundancy rate is the rest of the bar's length to 100%. Output and task-fixed layers are "
+               "grey: their width is set by the task (classes, vocabulary), so what it leaves unused is not redundancy." + ctx.figures.prefix_note())
     return ctx.figures.add("usage", svg, caption, "Bar chart of ID divided by width for each layer")

@@ -20,6 +20,7 @@ from .cost import cost_result, plan_factorized
 from .estimators.knn import resolve_device
 from .heads import attention_layers, head_layer_result, heads_result
 from .layers import OUTPUT, available_layers, default_layers, select_layers
+from .audit_warnings import layer_warnings
 from .accuracy import accuracy_result, outputs_class_scores
 from .metrics import ID_PREFERENCE, LayerData, compute_layer, neighbors_needed, registry
 from .policy import Gate, evaluate
@@ -83,7 +84,7 @@ def run_audit(loaded, progress: Progress | None = None, *, gate: Gate | None = N
         token_embeddings=tokens,
         sweep=sweep,
         cost=cost,
-        warnings=tuple(_warnings(layers)),
+        warnings=tuple(layer_warnings(layers)),
         timings={key: round(value, 3) for key, value in timings.items()},
         created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         run_id=uuid.uuid4().hex[:16],
@@ -201,17 +202,6 @@ def _metric_info(selected) -> dict[str, dict[str, str]]:
     metrics = registry()
     return {name: {"title": metrics[name].title, "kind": metrics[name].kind, "description": metrics[name].description}
             for name in selected}
-
-
-def _warnings(layers) -> list[str]:
-    found = []
-    for layer in layers:
-        for metric in layer.metrics.values():
-            if not metric.ok:
-                found.append(f"{layer.name}: {metric.title} could not be computed: {metric.message}")
-        if layer.n_points < layer.n_points_seen:
-            found.append(f"{layer.name}: {layer.n_points} of {layer.n_points_seen} points sampled (capture.max_points)")
-    return found
 
 
 def _environment(spec) -> EnvironmentInfo:

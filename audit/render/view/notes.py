@@ -7,7 +7,8 @@ from collections.abc import Iterator
 
 from markupsafe import Markup
 
-from ...results import AccuracyResult, LayerResult, ProbeInfo
+from ...audit_warnings import layer_warnings
+from ...results import AccuracyResult, ProbeInfo
 from .context import SETTLED_CHANGE, ReportContext, ok_metric
 from .format import fmt_dim, fmt_int, fmt_level, fmt_number, fmt_pct, fmt_range, plural
 
@@ -61,29 +62,37 @@ def settled_note(ctx: ReportContext) -> Markup | None:
                       "(<code>{name}</code>), so the estimates look settled at this probe size "
                       "(Section {section}).").format(change=fmt_pct(change.value), name=largest.name,
                                                     section=section)
+    rising = [layer for layer in moving if _rises(ok_metric(layer, "sample_size"))]
     return Markup("TwoNN still changes by more than {threshold} between the two largest nested subsets of the "
-                  "points on {count} (up to {change}, on <code>{name}</code>): read those IDs as estimates at this "
-                  "probe size; more probe points would show whether they settle (Section {section})."
+                  "points on {count} (up to {change}, on <code>{name}</code>){direction}: read those IDs as "
+                  "estimates at this probe size; more probe points would show whether they settle (Section {section})."
                   ).format(threshold=fmt_pct(SETTLED_CHANGE), count=plural(len(moving), "layer"),
-                           change=fmt_pct(change.value), name=largest.name, section=section)
+                           change=fmt_pct(change.value), name=largest.name, section=section,
+                           direction=_direction(len(rising), len(moving) - len(rising)))
+
+
+def _rises(metric) -> bool:
+    values = metric.details.get("values") or []
+    return len(values) >= 2 and values[-1] > values[-2]
+
+
+def _direction(rising: int, falling: int) -> Markup:
+    """Which way the moving estimates go: a rising ID is likely still an underestimate; one that
+    falls as points are added was inflated at the smaller size (noise, too few neighbours)."""
+    parts = []
+    if rising:
+        parts.append(f"rising on {plural(rising, 'layer')}, likely still underestimates")
+    if falling:
+        parts.append(f"falling on {plural(falling, 'layer')}, so the smaller subsets overstated them")
+    return Markup(" ({})").format("; ".join(parts)) if parts else Markup()
 
 
 def warnings(ctx: ReportContext) -> Iterator[str]:
     """The audit's warnings (derived from the layers when the result carries none), then every
     selected metric a layer has no result for."""
     result = ctx.result
-    yield from result.warnings or _derived_warnings(result.layers)
+    yield from result.warnings or layer_warnings(result.layers)
     for layer in result.layers:
         missing = [ctx.infos[name].title for name in result.metric_names if name not in layer.metrics]
         if missing:
             yield f"{layer.name}: no result for {', '.join(missing)}"
-
-
-def _derived_warnings(layers: tuple[LayerResult, ...]) -> Iterator[str]:
-    """The warnings the runner writes, for a result assembled elsewhere."""
-    for layer in layers:
-        for metric in layer.metrics.values():
-            if not metric.ok:
-                yield f"{layer.name}: {metric.title} could not be computed: {metric.message}"
-        if layer.n_points < layer.n_points_seen:
-            yield f"{layer.name}: {layer.n_points:,} of {layer.n_points_seen:,} points sampled"

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from markupsafe import Markup
 
 from .. import plots
+from . import cost
 from .._numbers import finite
 from .context import ReportContext
 from .figures import FigureView
@@ -22,6 +23,8 @@ __all__ = ["SummaryView", "build"]
 
 @dataclass(frozen=True)
 class SummaryView:
+    decision: tuple[str, ...]
+    decision_note: str
     lead: Markup
     findings: tuple[Markup, ...]
     advice: str
@@ -42,13 +45,16 @@ def build(ctx: ReportContext) -> SummaryView:
     rows = overview_rows(ctx)
     level = fmt_common_level(ctx.primary_metric(layer) for layer in ctx.result.layers)
     return SummaryView(
+        decision=cost.decision(ctx),
+        decision_note=f"Measured in Section {ctx.section_number('cost')}: quality on held-out probe samples with its "
+                      "interval; latency paired with the original in the same runs." if ctx.result.cost else "",
         lead=_lead(ctx),
         findings=tuple(findings(ctx)),
         advice=_advice(sum(row.candidate for row in rows)),
         part_findings=tuple(part_findings(ctx)),
         notes=tuple(note for note in (accuracy_note(ctx), settled_note(ctx)) if note),
         warnings=found,
-        all_clear="" if found else "No warnings: every selected metric ran on every layer, on all its points.",
+        all_clear="" if found else "No warnings: every selected metric ran on every layer, on all its points, none of them duplicates.",
         id_header=id_header(ctx, level),
         linear_header=linear_header(ctx),
         rows=rows,

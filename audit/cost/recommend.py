@@ -31,9 +31,20 @@ def recommendation_sentence(name: str, kind: str, original: CostRow, chosen: Cos
         return f"{name}: keep {original.width}: no candidate keeps {floor:.0%} of the quality{reach}."
     verb = f"reduce {name} from {original.width} to {chosen.width} dimensions" if kind == "embedding" else \
         f"factorize {name} at rank {chosen.width} (full rank {original.width})"
-    evidence = [f"it keeps {chosen.quality.retained:.1%} ({chosen.quality.measure}; floor {floor:.0%})"]
+    evidence = [f"it keeps {chosen.quality.retained:.1%}{_interval(chosen.quality)} ({chosen.quality.measure}"
+                f"{_held_out(chosen.quality)}; floor {floor:.0%})"]
     evidence += _changes(original, chosen)
     return f"Recommended: {verb}; " + ", ".join(evidence) + "."
+
+
+def _interval(quality) -> str:
+    if quality.ci_low is None or quality.ci_high is None:
+        return ""
+    return f" [{quality.ci_low:.1%}, {quality.ci_high:.1%}]"
+
+
+def _held_out(quality) -> str:
+    return f" on {quality.n_samples:,} held-out samples" if quality.n_samples else ""
 
 
 def _changes(original: CostRow, chosen: CostRow) -> list[str]:

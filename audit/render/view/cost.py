@@ -231,6 +231,16 @@ def _figure(ctx: ReportContext, cost: results.CostResult) -> FigureView | None:
     return ctx.figures.add("cost", svg, caption, "Line chart of quality retained against relative width per target")
 
 
+def decision(ctx: ReportContext) -> tuple[str, ...]:
+    """What page 1 leads with when the cost stage measured a recommendation: every recommended
+    width or rank with the quality it keeps (held out, with its interval) and what it saves."""
+    cost = ctx.result.cost
+    if cost is None or cost.status != "ok":
+        return ()
+    return tuple(target.recommendation.removeprefix("Recommended: ") for target in cost.targets
+                 if target.recommended is not None)
+
+
 def finding(ctx: ReportContext) -> Markup | None:
     """The executive summary's sentence on resizing, None without a cost section."""
     cost = ctx.result.cost

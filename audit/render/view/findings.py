@@ -20,7 +20,8 @@ __all__ = ["findings", "part_findings"]
 def part_findings(ctx: ReportContext) -> Iterator[Markup]:
     """The findings on a transformer's attention heads and token embeddings, on the
     factorization sweep and on the cost of resizing, where measured."""
-    yield from (sentence for sentence in (heads.finding(ctx), tokens.finding(ctx), sweep.finding(ctx), cost.finding(ctx))
+    resizing = None if cost.decision(ctx) else cost.finding(ctx)  # a decision leads page 1 instead
+    yield from (sentence for sentence in (heads.finding(ctx), tokens.finding(ctx), sweep.finding(ctx), resizing)
                 if sentence)
 
 
@@ -30,7 +31,7 @@ def findings(ctx: ReportContext) -> Iterator[Markup]:
                      "little of their width; add <code>twonn</code> to the spec's metrics.")
         return
     ranked, candidates = ctx.ranked_hidden(), ctx.candidates()
-    yield from (_candidate_sentence(ctx, layer) for layer in candidates)
+    yield from (_candidate_sentence(ctx, layer, explain=i == 0) for i, layer in enumerate(candidates))
     if ranked and not candidates:
         yield _no_candidate_sentence(ctx, ranked[0])
     if len(ranked) > 1 and ranked[-1] not in candidates:
@@ -76,11 +77,12 @@ def _output_sentences(ctx: ReportContext) -> Iterator[Markup]:
                 layer.name, fmt_int(layer.width), layer.task_fixed or "the model's output") for layer in fixed))
 
 
-def _candidate_sentence(ctx: ReportContext, layer: LayerResult) -> Markup:
+def _candidate_sentence(ctx: ReportContext, layer: LayerResult, *, explain: bool) -> Markup:
     metric = ctx.primary_metric(layer)
     sentence = Markup("<code>{name}</code> uses about <strong>{id}</strong> of its {width} dimensions").format(
         name=layer.name, id=fmt_dim(metric.value), width=fmt_int(layer.width))
-    return sentence + _id_clause(ctx, layer) + Markup(".") + _other_estimates(ctx, layer) + _linear_clause(layer)
+    return (sentence + _id_clause(ctx, layer) + Markup(".") + _other_estimates(ctx, layer) + _scale_clause(layer)
+            + _linear_clause(layer, explain))
 
 
 def _id_clause(ctx: ReportContext, layer: LayerResult) -> Markup:
@@ -109,13 +111,29 @@ def _other_estimates(ctx: ReportContext, layer: LayerResult) -> Markup:
         lv=fmt_dim(low[1]), lt=low[0], hv=fmt_dim(high[1]), ht=high[0])
 
 
-def _linear_clause(layer: LayerResult) -> Markup:
-    """How many principal components a linear factorization of ``layer`` would keep."""
+def _scale_clause(layer: LayerResult) -> Markup:
+    """How GRIDE's estimate moves with the neighbourhood scale, where it ran on two or more."""
+    gride = ok_metric(layer, "gride")
+    dims, scales = (gride.details.get("dims"), gride.details.get("scales")) if gride else (None, None)
+    if not dims or len(dims) < 2 or not scales:
+        return Markup()
+    return Markup(" GRIDE reads {first} at the nearest neighbours and {last} at neighbour rank {rank}: "
+                  "the nonlinear ID depends on the scale it is read at.").format(
+        first=fmt_dim(dims[0]), last=fmt_dim(dims[-1]), rank=fmt_int(2 * scales[-1]))
+
+
+def _linear_clause(layer: LayerResult, explain: bool) -> Markup:
+    """The nonlinear ID set against the linear dimensions a cut keeps (PCA components); the
+    first candidate's sentence says how to read the two, the others only give the counts."""
     reach = pca_reach(layer)
     if not reach:
         return Markup()
     first_level, first_k = reach[0]
     rest = [f"{fmt_int(k)} for {fmt_pct(level)}" for level, k in reach[1:]]
-    return Markup(" For a linear factorization: {k} principal components hold {level} of the "
-                  "variance{rest}.").format(k=fmt_int(first_k), level=fmt_pct(first_level),
-                                           rest=f" ({', '.join(rest)})" if rest else "")
+    counts = Markup("{k} principal components hold {level} of the variance{rest}").format(
+        k=fmt_int(first_k), level=fmt_pct(first_level), rest=f" ({', '.join(rest)})" if rest else "")
+    if not explain:
+        return Markup(" A linear cut: {counts}.").format(counts=counts)
+    return Markup(" That ID is what a nonlinear map of these activations could keep; a linear cut (a narrower "
+                  "layer or a low-rank factor) keeps principal components, and here {counts}. Size a cut by the "
+                  "components, and confirm it with the cost stage.").format(counts=counts)

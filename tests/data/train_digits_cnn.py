@@ -1,0 +1,84 @@
+"""Train ``DigitsCNN`` (``digits_cnn.py``) and save ``digits_cnn.safetensors`` next to this file.
+
+    .venv/bin/python tests/data/train_digits_cnn.py           # train, print accuracy, save
+    .venv/bin/python tests/data/train_digits_cnn.py --check   # load the saved weights, print accuracy
+
+The split is the digits MLP's (``examples/digits-mlp/train.py``'s ``split()``: stratified 80/20,
+random_state 0), so ``examples/digits-mlp/heldout.npz`` is held out for this net too. Bitwise
+deterministic on CPU: seeded init and minibatch order, one thread,
+``torch.use_deterministic_algorithms(True)``.
+
+Result (torch 2.13, CPU, 30 epochs in about 3 s): train accuracy 0.9993 (1436 of 1437 images),
+held-out accuracy 0.9778 (352 of the 360 held-out digits; the digits MLP gets 351). Two runs write
+byte-identical weights (sha256 4432512962d9...).
+"""
+
+import argparse
+import importlib.util
+import time
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+WEIGHTS = HERE / "digits_cnn.safetensors"
+SEED = 0
+EPOCHS = 30
+BATCH_SIZE = 64
+LR = 1e-3
+
+
+def load(path: Path, name: str):
+    """Import a module by file path (the way model-audit loads ``file.py:build``)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@torch.no_grad()
+def accuracy(model, X, y) -> float:
+    model.eval()
+    return (model(X).argmax(dim=1) == y).double().mean().item()
+
+
+def train(X_train, y_train):
+    """Fit a fresh net with Adam on cross-entropy."""
+    torch.manual_seed(SEED)
+    model = load(HERE / "digits_cnn.py", "digits_cnn").build()
+    optimizer = torch.optim.Adam(model.parameters(), lr=LR)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    generator = torch.Generator().manual_seed(SEED)
+    model.train()
+    for _ in range(EPOCHS):
+        for batch in torch.randperm(len(X_train), generator=generator).split(BATCH_SIZE):
+            optimizer.zero_grad()
+            loss_fn(model(X_train[batch]), y_train[batch]).backward()
+            optimizer.step()
+    return model.eval()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="evaluate the saved weights instead of training")
+    args = parser.parse_args()
+
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    X_train, X_test, y_train, y_test = load(ROOT / "examples" / "digits-mlp" / "train.py", "digits_mlp_train").split()
+    if args.check:
+        model = load(HERE / "digits_cnn.py", "digits_cnn").build()
+        model.load_state_dict(load_file(WEIGHTS), strict=True)
+    else:
+        start = time.perf_counter()
+        model = train(X_train, y_train)
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, WEIGHTS)
+        print(f"trained {EPOCHS} epochs in {time.perf_counter() - start:.1f} s; saved {WEIGHTS}")
+    print(f"train accuracy    {accuracy(model, X_train, y_train):.4f} ({len(y_train)} images)")
+    print(f"held-out accuracy {accuracy(model, X_test, y_test):.4f} ({len(y_test)} images)")
+
+
+if __name__ == "__main__":
+    main()

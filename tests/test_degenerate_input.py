@@ -121,3 +121,21 @@ def test_an_id_within_the_width_is_left_alone():
     layer = LayerData("wide", X.astype(np.float32), seed=0, neighbors_k=20)
     metric = compute_layer(layer, {"twonn": registry()["twonn"].params()})["twonn"]
     assert metric.value < 16 and "raw_value" not in metric.details and "width" not in metric.message
+
+
+def test_the_sample_size_full_point_is_the_headline_twonn_with_duplicates():
+    """Page 1's TwoNN and the sample-size section's full-size value are one estimate, also when
+    rows are duplicated, and it is the estimate of the distinct points (5.04; with the copies
+    in the fit both read 5.47 before)."""
+    from audit.metrics import LayerData, compute_layer, neighbors_needed, registry
+
+    rng = np.random.default_rng(0)
+    points = rng.normal(size=(1500, 5)) @ rng.normal(size=(5, 20))
+    matrix = np.vstack([points, points[:150]]).astype(np.float32)
+    metrics = registry()
+    selected = {name: metrics[name].params() for name in ("twonn", "gride", "sample_size")}
+    found = compute_layer(LayerData("layer", matrix, 0, neighbors_needed(selected)), selected)
+    assert found["sample_size"].details["values"][-1] == found["twonn"].value
+    assert found["twonn"].n_duplicates == 300
+    clean = compute_layer(LayerData("layer", points.astype(np.float32), 0, neighbors_needed(selected)), selected)
+    assert found["twonn"].value == pytest.approx(clean["twonn"].value)

@@ -81,13 +81,17 @@ def train(X_train, y_train):
     scaler = StandardScaler().fit(X_train.numpy())
     model.standardize.mean.copy_(torch.as_tensor(scaler.mean_, dtype=torch.float32))
     model.standardize.scale.copy_(torch.as_tensor(scaler.scale_, dtype=torch.float32))
+    return fit(model, X_train, y_train, epochs=EPOCHS)
 
-    optimizer = torch.optim.Adam(model.parameters(), lr=LR)
+
+def fit(model, X_train, y_train, *, epochs: int, lr: float = LR, batch_size: int = BATCH_SIZE, seed: int = SEED):
+    """Adam on cross-entropy over seeded shuffles of the training split; the model in eval mode."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     loss_fn = torch.nn.CrossEntropyLoss()
-    generator = torch.Generator().manual_seed(SEED)
+    generator = torch.Generator().manual_seed(seed)
     model.train()
-    for _ in range(EPOCHS):
-        for batch in torch.randperm(len(X_train), generator=generator).split(BATCH_SIZE):
+    for _ in range(epochs):
+        for batch in torch.randperm(len(X_train), generator=generator).split(batch_size):
             optimizer.zero_grad()
             loss_fn(model(X_train[batch]), y_train[batch]).backward()
             optimizer.step()

@@ -48,16 +48,8 @@ def train(X_train, y_train):
     """Fit a fresh net with Adam on cross-entropy."""
     torch.manual_seed(SEED)
     model = load(HERE / "digits_cnn.py", "digits_cnn").build()
-    optimizer = torch.optim.Adam(model.parameters(), lr=LR)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    generator = torch.Generator().manual_seed(SEED)
-    model.train()
-    for _ in range(EPOCHS):
-        for batch in torch.randperm(len(X_train), generator=generator).split(BATCH_SIZE):
-            optimizer.zero_grad()
-            loss_fn(model(X_train[batch]), y_train[batch]).backward()
-            optimizer.step()
-    return model.eval()
+    mlp_training = load(ROOT / "examples" / "digits-mlp" / "train.py", "digits_mlp_train")
+    return mlp_training.fit(model, X_train, y_train, epochs=EPOCHS, lr=LR, batch_size=BATCH_SIZE, seed=SEED)
 
 
 def main():

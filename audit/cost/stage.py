@@ -98,7 +98,8 @@ def _settings(cost, model) -> dict:
 
 
 def _embedding_layer(loaded, layers, use_accuracy: bool):
-    """The audited output layer holding one embedding per sample, as ``cost.embedding`` asks."""
+    """The audited output layer holding one embedding per sample, as ``cost.embedding`` asks:
+    ``auto`` leaves out class scores and any other task-fixed output, ``yes`` costs it anyway."""
     choice = loaded.spec.cost.embedding
     if choice == "no":
         return None
@@ -106,9 +107,6 @@ def _embedding_layer(loaded, layers, use_accuracy: bool):
     if choice == "yes" and found is None:
         raise loaded.error(("cost", "embedding"), "the model's output is not among the audited layers as one vector "
                            "per sample: add its last module (or 'output') to layers.include")
-    if choice == "yes" and found.task_fixed:
-        raise loaded.error(("cost", "embedding"), f"the output's width is set by the task ({found.task_fixed}): "
-                           "it cannot be narrowed")
     return None if choice == "auto" and (use_accuracy or found is None or found.task_fixed) else found
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.stats import norm
 
+from .estimators._bootstrap import normal_quantile
 from .results import AccuracyResult
 
 __all__ = ["accuracy_result", "outputs_class_scores", "wilson_interval"]
@@ -23,7 +23,7 @@ _LEVEL = 0.95
 
 def wilson_interval(p: float, n: int, level: float = _LEVEL) -> tuple[float, float]:
     """Wilson score interval of a proportion ``p`` observed on ``n`` trials."""
-    z = norm.ppf(0.5 + level / 2)
+    z = normal_quantile(level)
     denominator = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denominator
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator

@@ -24,7 +24,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import lambertw
 
 from . import _bootstrap
 from ._input import EstimatorInputError, as_matrix, rng_from
@@ -153,6 +152,8 @@ def profile(mean_fractions: np.ndarray, alphas: np.ndarray) -> np.ndarray:
     w = np.log(1 - squared)
     with np.errstate(divide="ignore"):
         argument = -w / (2 * np.pi * mean_fractions**2 * squared * (1 - squared))
+    from scipy.special import lambertw  # scipy on first use
+
     dims = np.real(lambertw(argument)) / -w
     return np.where((mean_fractions > 0) & np.isfinite(dims), dims, np.nan)
 

@@ -18,9 +18,8 @@ first scale is TwoNN's maximum-likelihood estimate, whose relative error is abou
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import brentq
-from scipy.stats import norm
 
+from ._bootstrap import normal_quantile
 from ._input import EstimatorInputError, check_fraction, check_int
 from ._knn_common import prepare, require_enough, scope_note
 from .results import GrideResult
@@ -59,7 +58,7 @@ def gride_from_neighbors(neighbors, *, range_max=64, ci_level=0.95) -> GrideResu
     fits = [_fit_scale(neighbors.distances, int(n1), 2 * int(n1)) for n1 in scales]
     dims = np.array([fit[0] for fit in fits])
     errors = np.array([fit[1] for fit in fits])
-    z = norm.ppf(0.5 + ci_level / 2)
+    z = normal_quantile(ci_level)
     excluded_first = neighbors.n_rows_queried - fits[0][2]
     return GrideResult(
         value=float(dims[0]),
@@ -99,6 +98,8 @@ def _fit_scale(distances: np.ndarray, n1: int, n2: int) -> tuple[float, float, i
     upper = 1.0
     while score(upper) > 0:
         upper *= 2
+    from scipy.optimize import brentq
+
     dim = brentq(score, 1e-8, upper, xtol=1e-12, rtol=1e-12)
     information = (n_used - 1) / dim**2 + (n2 - n1 - 1) * np.sum((log_mu / (2 * np.sinh(dim * log_mu / 2))) ** 2)
     return float(dim), float(1 / np.sqrt(information)), int(n_used)

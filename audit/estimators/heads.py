@@ -52,7 +52,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse.csgraph import connected_components
 
 from ._input import EstimatorInputError, _check_finite, _to_numpy, as_matrix, check_fraction
 from .results import SpectrumEstimate, _freeze
@@ -246,6 +245,8 @@ def redundant_groups(similarity, *, threshold: float = 0.9) -> tuple[tuple[int, 
     threshold = check_fraction(threshold, "threshold", low_open=True, high_open=False)
     matrix = _as_similarity(similarity)
     edges = (matrix >= threshold) & ~np.eye(matrix.shape[0], dtype=bool)
+    from scipy.sparse.csgraph import connected_components  # scipy on first use
+
     _, labels = connected_components(edges, directed=False)
     groups = [tuple(int(i) for i in np.flatnonzero(labels == label)) for label in np.unique(labels)]
     return tuple(sorted(group for group in groups if len(group) > 1))

@@ -14,14 +14,14 @@ import uuid
 import torch
 
 from . import __version__
+from .accuracy import accuracy_result, outputs_class_scores
+from .audit_warnings import layer_warnings
 from .batches import batches, n_batches
 from .capture import CaptureSettings, capture
 from .cost import cost_result, plan_factorized
 from .estimators.knn import resolve_device
 from .heads import attention_layers, head_layer_result, heads_result
 from .layers import OUTPUT, available_layers, default_layers, select_layers
-from .audit_warnings import layer_warnings
-from .accuracy import accuracy_result, outputs_class_scores
 from .metrics import ID_PREFERENCE, LayerData, compute_layer, neighbors_needed, registry
 from .policy import Gate, evaluate
 from .progress import Progress

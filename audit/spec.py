@@ -22,7 +22,10 @@ from pydantic_core import PydanticCustomError
 
 from .errors import SpecError
 from .metrics import registry
-from .yaml_source import read_yaml, did_you_mean as _did_you_mean, key_path as _key_path, line_of as _line_of
+from .yaml_source import did_you_mean as _did_you_mean
+from .yaml_source import key_path as _key_path
+from .yaml_source import line_of as _line_of
+from .yaml_source import read_yaml
 
 __all__ = ["AuditSpec", "LoadedSpec", "load_spec", "BUILTIN_PROBES", "MODEL_SUFFIXES", "PROBE_SUFFIXES"]
 
@@ -110,7 +113,8 @@ class ProbeSpec(_Strict):
     source: str = Field(description="a .npz/.npy/.csv file, or a built-in: " + ", ".join(BUILTIN_PROBES))
     features: str | None = Field(None, description=".npz: the array of features (default 'X', or the only array)")
     text_field: str = Field("text", description=".jsonl: the field holding the text")
-    labels: str | None = Field(None, description=".npz: the array of labels (default 'y' if present); .csv: the label column; .jsonl: the label field")
+    labels: str | None = Field(
+        None, description=".npz: the array of labels (default 'y' if present); .csv: the label column; .jsonl: the label field")
     n_samples: int | None = Field(None, ge=1, description="use this many samples, chosen at random with `seed` (default: all)")
     seed: int = Field(0, description="seed of the sample choice")
     batch_size: int = Field(256, ge=1, description="samples per forward pass")

@@ -10,7 +10,6 @@ import pytest
 import torch
 from torch import nn
 
-from audit.cli import main
 from audit.cost.candidates import candidate_widths
 from audit.cost.estimate import flops_per_sample, model_bytes, search_flops, store_bytes
 from audit.cost.money import monthly_money

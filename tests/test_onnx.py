@@ -22,16 +22,17 @@ import onnx
 import onnxruntime
 import pytest
 from onnx import TensorProto, helper
+from test_spec import one_error_line
 
-from audit.capture import CaptureSettings, capture
 from audit.batches import batches
+from audit.capture import CaptureSettings, capture
 from audit.render.json_report import schema
 from audit.sources.onnx_model import OnnxTaps, load_onnx
-from test_spec import one_error_line
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_SPEC = ROOT / "examples" / "text-direction-onnx" / "audit.yaml"
-CLS_MODEL = Path(importlib.util.find_spec("rapidocr_onnxruntime").submodule_search_locations[0]) / "models" / "ch_ppocr_mobile_v2.0_cls_infer.onnx"
+RAPIDOCR = Path(importlib.util.find_spec("rapidocr_onnxruntime").submodule_search_locations[0])
+CLS_MODEL = RAPIDOCR / "models" / "ch_ppocr_mobile_v2.0_cls_infer.onnx"
 SQUEEZENET = Path(onnx.__file__).parent / "backend" / "test" / "data" / "light" / "light_squeezenet.onnx"
 CLS_DEFAULT_LAYERS = ["Clip@0", "relu_3.tmp_0", "Clip@1", "Clip@4", "Clip@8", "Clip@11", "Clip@15", "pool2d_10.tmp_0", "output"]
 

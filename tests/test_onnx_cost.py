@@ -17,6 +17,7 @@ import jsonschema
 import pytest
 import torch
 from safetensors.torch import load_file
+from test_onnx import CLS_MODEL, EXAMPLE_SPEC
 
 from audit.cli import main
 from audit.cost.onnx_timing import export_onnx
@@ -24,7 +25,6 @@ from audit.render.json_report import schema
 from audit.runner import run_audit
 from audit.sources.onnx_model import linear_nodes
 from audit.spec import load_spec
-from test_onnx import CLS_MODEL, EXAMPLE_SPEC
 
 DIGITS = Path(__file__).resolve().parents[1] / "examples" / "digits-mlp"
 COMMON = "probe:\n  source: sklearn:digits\n  batch_size: 512\nmetrics: {twonn: {}, pca: {}}\n"

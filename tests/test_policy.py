@@ -14,9 +14,28 @@ import xmlschema
 from audit.errors import SpecError
 from audit.policy import Gate, Rule, evaluate, evaluate_rule, load_pack, stock_packs
 from audit.render import junit, markdown
-from audit.results import (AccuracyResult, AuditResult, CostResult, CostRow, CostTarget, EnvironmentInfo,
-                           HeadLayerResult, HeadsResult, LayerResult, MetricResult, ModelInfo, Money, ProbeInfo,
-                           Quality, RankLevel, SweepGroup, SweepPoint, SweepResult, Timing, TokenEmbeddingResult)
+from audit.results import (
+    AccuracyResult,
+    AuditResult,
+    CostResult,
+    CostRow,
+    CostTarget,
+    EnvironmentInfo,
+    HeadLayerResult,
+    HeadsResult,
+    LayerResult,
+    MetricResult,
+    ModelInfo,
+    Money,
+    ProbeInfo,
+    Quality,
+    RankLevel,
+    SweepGroup,
+    SweepPoint,
+    SweepResult,
+    Timing,
+    TokenEmbeddingResult,
+)
 
 JUNIT_XSD = Path(__file__).parent / "data" / "junit-windyroad.xsd"
 

@@ -13,11 +13,11 @@ import time
 from pathlib import Path
 
 import pytest
+from test_input_errors import TINY, cli, one_line_error, written
 
 from audit.cli import Terminated, main
 from audit.render import publish
 from audit.render.publish import Staging
-from test_input_errors import TINY, cli, one_line_error, written
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -444,7 +444,9 @@ def test_cost_and_sweep_tables_show_held_out_quality_with_its_interval(result):
     section = section_text(text_of(html.render(result)), "Cost of resizing")
     target = result.cost.targets[0]
     row = target.candidates[0]
-    pct = lambda value: f"{value * 100:.1f}%"
+    def pct(value):
+        return f"{value * 100:.1f}%"
+
     assert f"{pct(row.quality.retained)} [{pct(row.quality.ci_low)}, {pct(row.quality.ci_high)}]" in section
     assert f"({row.quality.n_samples:,} held out)" in section
     sweep = section_text(text_of(html.render(result)), "Low-rank factorization sweep")

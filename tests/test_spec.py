@@ -50,11 +50,14 @@ def one_error_line(capsys, argv) -> str:
         (("  n_samples: 300\n", "  n_sampels: 300\n"), ":7: probe.n_sampels: unknown key 'n_sampels'; did you mean 'n_samples'?"),
         (("  n_samples: 300\n", "  n_samples: many\n"), ":7: probe.n_samples: Input should be a valid integer"),
         (("  twonn: {n_bootstrap: 20}\n", "  twomn: {}\n"), ":9: metrics.twomn: unknown key 'twomn'; did you mean 'twonn'?"),
-        (("  twonn: {n_bootstrap: 20}\n", "  twonn: {discard_fraction: 1.5}\n"), ":9: metrics.twonn.discard_fraction: Input should be less than 1"),
+        (("  twonn: {n_bootstrap: 20}\n", "  twonn: {discard_fraction: 1.5}\n"),
+         ":9: metrics.twonn.discard_fraction: Input should be less than 1"),
         ((f"{EXAMPLE}/weights.safetensors", "missing.safetensors"), ":4: model.weights: file not found"),
         (("kind: torch", "kind: keras"), ":2: model.kind: unknown kind 'keras'; expected one of: torch, torchscript"),
-        (("  source: sklearn:digits\n", "  source: sklearn:digitz\n"), ":6: probe.source: unknown built-in probe 'sklearn:digitz'; did you mean 'sklearn:digits'?"),
-        (("formats: [json]", "formats: [json, docx]"), ":11: output.formats[1]: Input should be 'json', 'html', 'pdf', 'junit' or 'markdown'"),
+        (("  source: sklearn:digits\n", "  source: sklearn:digitz\n"),
+         ":6: probe.source: unknown built-in probe 'sklearn:digitz'; did you mean 'sklearn:digits'?"),
+        (("formats: [json]", "formats: [json, docx]"),
+         ":11: output.formats[1]: Input should be 'json', 'html', 'pdf', 'junit' or 'markdown'"),
         (("probe:\n", "probe: [\n"), "malformed YAML"),
     ],
 )
@@ -106,8 +109,18 @@ def test_debug_shows_the_traceback(tmp_path):
 
 def test_readme_documents_every_spec_key_and_metric_option():
     from audit.metrics import registry
-    from audit.spec import (AuditSpec, CaptureSpec, DistillSpec, LayersSpec, OnnxModel, OutputSpec, ProbeSpec,
-                            SweepSpec, TorchModel, TorchScriptModel)
+    from audit.spec import (
+        AuditSpec,
+        CaptureSpec,
+        DistillSpec,
+        LayersSpec,
+        OnnxModel,
+        OutputSpec,
+        ProbeSpec,
+        SweepSpec,
+        TorchModel,
+        TorchScriptModel,
+    )
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     section = readme[readme.index("## The audit spec"): readme.index("## The estimators")]

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_spec import one_error_line
 
 from audit.cli import main
 from audit.task_fixed import TaskShape, task_fixed_reason
-from test_spec import one_error_line
 
 ROOT = Path(__file__).resolve().parents[1]
 DIGITS = ROOT / "examples" / "digits-mlp"

@@ -15,10 +15,10 @@ import torch
 from ..heldout import Split, split_samples
 from ..outputs import model_outputs, subset
 from ..results import CostRow, Quality, Timing
+from ..sweep.lowrank import factorize
 from .estimate import flops_per_sample, model_bytes, parameter_count, search_flops, store_bytes
 from .money import monthly_money
 from .onnx_timing import measure
-from ..sweep.lowrank import factorize
 from .variants import Projected, linear_map, svd_factorized, swapped
 
 __all__ = ["Bench", "BenchBase"]

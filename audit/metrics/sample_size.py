@@ -15,7 +15,8 @@ from ._registry import register
 
 
 class SampleSizeParams(MetricParams):
-    fractions: tuple[float, ...] = Field((0.125, 0.25, 0.5, 1.0), min_length=2, description="nested subset sizes as fractions of n, each in (0, 1]")
+    fractions: tuple[float, ...] = Field((0.125, 0.25, 0.5, 1.0), min_length=2,
+                                         description="nested subset sizes as fractions of n, each in (0, 1]")
     n_bootstrap: int = Field(100, ge=0, description="bootstrap replicates per subset")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .evaluate import STATUS_ORDER, Gate, evaluate, evaluate_rule
 from .figures import DERIVED, known_names
-from .load import gate_for, read_audit, load_pack, resolve_reference, stock_packs
+from .load import gate_for, load_pack, read_audit, resolve_reference, stock_packs
 from .rules import OPERATORS, PolicyPack, Rule
 
 __all__ = ["DERIVED", "OPERATORS", "STATUS_ORDER", "Gate", "PolicyPack", "Rule", "evaluate", "evaluate_rule",

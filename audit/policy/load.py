@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from ..errors import SourceError, SpecError
 from ..manifest import check_beside
-from ..yaml_source import read_yaml, did_you_mean, key_path, line_of
+from ..yaml_source import did_you_mean, key_path, line_of, read_yaml
 from .evaluate import Gate
 from .rules import PolicyPack, Rule
 

@@ -34,7 +34,8 @@ class Rule(_Strict):
     field: Literal["value", "ci_low", "ci_high"] = Field("value", description="which number of a registered metric")
     layers: tuple[str, ...] = Field(("*",), min_length=1,
                                     description="globs over names of layers, head layers, cost targets, sweep groups")
-    role: Literal["any", "hidden", "output"] = Field("any", description="keep hidden layers (not the output, not task-fixed), the output, or any")
+    role: Literal["any", "hidden", "output"] = Field(
+        "any", description="keep hidden layers (not the output, not task-fixed), the output, or any")
     must_be: Literal[OPERATORS] = Field(description="the comparison the value must satisfy")  # type: ignore[valid-type]
     threshold: float = Field(description="what the value is compared with")
     change: Literal["none", "absolute", "relative"] = Field(

@@ -17,12 +17,16 @@ from __future__ import annotations
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from ..errors import CaptureError, SourceError
 from ..layers import OUTPUT
+
+if TYPE_CHECKING:
+    import onnx
 
 __all__ = ["LinearNode", "OnnxGraph", "OnnxTaps", "activations", "count_weights", "linear_nodes", "load_onnx", "onnx_session",
            "run_batched", "runtime_session", "stored_weights", "with_outputs"]

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .distill import distilled
 from ..outputs import outputs_of
+from .distill import distilled
 from .setup import SweepSetup
 
 __all__ = ["Task", "Evaluator", "low_rank_weights"]

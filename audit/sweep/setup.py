@@ -22,8 +22,8 @@ import torch
 
 from ..accuracy import outputs_class_scores
 from ..batches import Batch, batches
-from ..layers import largest_container, select_layers
 from ..heldout import split_samples
+from ..layers import largest_container, select_layers
 from ..outputs import accuracy_values, agreement_values, fidelity_values, outputs_of, probe_subset, subset
 from .lowrank import LowRankFactors, factorize
 

@@ -50,9 +50,13 @@ def split():
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=TEST_SIZE, random_state=SEED, stratify=y
     )
-    as_x = lambda a: torch.as_tensor(a, dtype=torch.float32)
-    as_y = lambda a: torch.as_tensor(a, dtype=torch.int64)
-    return as_x(X_train), as_x(X_test), as_y(y_train), as_y(y_test)
+    def features(array):
+        return torch.as_tensor(array, dtype=torch.float32)
+
+    def labels(array):
+        return torch.as_tensor(array, dtype=torch.int64)
+
+    return features(X_train), features(X_test), labels(y_train), labels(y_test)
 
 
 def save_heldout(X_test, y_test, path=HELDOUT):

@@ -27,7 +27,6 @@ import re
 import sys
 import sysconfig
 from pathlib import Path
-
 from pydoc_data.topics import topics
 
 OUTPUT = Path(__file__).with_name("probe.txt")

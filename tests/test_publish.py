@@ -121,3 +121,16 @@ def test_compare_refuses_an_audit_json_its_manifest_disowns(earlier_run, tmp_pat
     audit.write_text(audit.read_text().replace('"title": "', '"title": "edited '))
     line = one_line_error(cli("compare", str(earlier_run / "reports" / "audit.json"), str(audit)))
     assert line.startswith(f"error: {audit}: differs from the sha256 in manifest.json beside it")
+
+
+def test_a_staging_folder_left_by_a_dead_process_is_removed_by_the_next_run(tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    abandoned = tmp_path / publish.staging_name("r0", int(dead.stdout))
+    abandoned.mkdir()
+    (abandoned / "audit.json").write_text("{}")  # what SIGKILL leaves behind
+    alive = tmp_path / publish.staging_name("r1")  # this process's: still running, kept
+    alive.mkdir()
+    with Staging(tmp_path, "r2") as stage:
+        stage.add("audit.json", b"{}")
+        stage.publish(created="now", version="0", known=("audit.json",))
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted([alive.name, "audit.json", "manifest.json"])

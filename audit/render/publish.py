@@ -1,13 +1,14 @@
 """Putting a run's reports in place together, so a folder never holds files of two runs.
 
 Files are written into a private staging folder inside the output folder
-(``.model-audit-<run id>.partial``: same file system, so each move is a rename) and moved in
+(``.model-audit-<run id>-<pid>.partial``: same file system, so each move is a rename) and moved in
 only when every one is written. The move removes the old ``manifest.json`` first, then any
 report file of an earlier run that this run did not write, renames the new files in and the
 new manifest last. A run killed before the move leaves the earlier reports and their
 manifest as they were; one killed during it leaves no manifest, which says the set is not
 whole. The staging folder is removed on every way out the process can see (an error, Ctrl-C,
-SIGTERM, which the CLI turns into an exception).
+SIGTERM, which the CLI turns into an exception); one left by a process that could not clean up
+(SIGKILL, a power cut) is removed by the next run into that folder, once its process is gone.
 """
 
 from __future__ import annotations
@@ -20,11 +21,29 @@ from pathlib import Path
 from ..manifest import MANIFEST, manifest
 from ._atomic import fsynced_write
 
-__all__ = ["Staging", "staging_name"]
+__all__ = ["Staging", "staging_name", "remove_abandoned"]
 
 
-def staging_name(run_id: str) -> str:
-    return f".model-audit-{run_id}.partial"
+def staging_name(run_id: str, pid: int | None = None) -> str:
+    return f".model-audit-{run_id}-{os.getpid() if pid is None else pid}.partial"
+
+
+def remove_abandoned(out_dir: Path) -> None:
+    """Remove staging folders in ``out_dir`` whose process no longer runs on this machine."""
+    for folder in out_dir.glob(".model-audit-*-*.partial"):
+        pid = folder.name.removesuffix(".partial").rsplit("-", 1)[-1]
+        if pid.isdigit() and not _running(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
 
 
 class Staging:
@@ -38,6 +57,7 @@ class Staging:
 
     def __enter__(self) -> "Staging":
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        remove_abandoned(self.out_dir)
         self.folder.mkdir()
         return self
 

@@ -3,7 +3,8 @@
 - The model runs batch by batch through its *taps*: for a torch module (:class:`TorchTaps`), in
   eval mode under ``torch.inference_mode()`` with forward hooks copying each selected module's
   output (the first tensor of a tuple, ``last_hidden_state`` or the first tensor of a mapping);
-  for an ONNX graph (:class:`audit.sources.onnx_model.OnnxTaps`), as extra graph outputs.
+  for an ONNX graph (:class:`audit.sources.adapters.onnx.taps.OnnxTaps`), as extra graph outputs.
+  Each model kind's adapter (:mod:`audit.sources.adapters`) says which taps its model uses.
 - Outputs become points as the spec's ``capture`` section says. Channel-first conv outputs
   (N, C, H, W), (N, C, D, H, W), and (N, C, L) from 1-d conv, pooling and norm layers: ``mean``
   over positions (one point of C features per sample), ``positions`` (every position a point)

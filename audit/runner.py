@@ -21,7 +21,7 @@ from .capture import CaptureSettings, capture
 from .cost import cost_result, plan_factorized
 from .estimators.knn import resolve_device
 from .heads import attention_layers, head_layer_result, heads_result
-from .layers import OUTPUT, available_layers, default_layers, select_layers
+from .layers import select_layers
 from .metrics import ID_PREFERENCE, LayerData, compute_layer, neighbors_needed, registry
 from .policy import Gate, evaluate
 from .progress import Progress
@@ -47,7 +47,7 @@ def run_audit(loaded, progress: Progress | None = None, *, gate: Gate | None = N
     model = load_model(loaded)
     names = resolve_layers(loaded, model)
     if spec.sweep is not None:
-        sweep_layers(loaded, model.module)  # a pattern matching nothing fails before any work
+        sweep_layers(loaded, model)  # a pattern matching nothing fails before any work
     factorized = plan_factorized(loaded, model, names)
     attention = attention_layers(model.module) if spec.heads is not None else []
     progress.stage(f"loading probe {spec.probe.source}")
@@ -160,12 +160,7 @@ def _cost(loaded, model, probe, captured, layers, factorized, use_accuracy, prog
 def resolve_layers(loaded, model) -> list[str]:
     """The layer names the spec selects on this :class:`~audit.sources.LoadedModel` (its errors
     name the spec's line)."""
-    if model.graph is not None:
-        available = list(dict.fromkeys(model.graph.layer_names + [OUTPUT]))  # a tensor may be named "output"
-        defaults = model.graph.default_layers()
-    else:
-        hookable = loaded.spec.model.kind != "torchscript"
-        available, defaults = available_layers(model.module, hookable), default_layers(model.module, hookable)
+    available, defaults = model.adapter.layers(loaded, model)
     include = loaded.spec.layers.include or defaults
 
     def fail(loc, message):

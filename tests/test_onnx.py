@@ -27,7 +27,8 @@ from test_spec import one_error_line
 from audit.batches import batches
 from audit.capture import CaptureSettings, capture
 from audit.render.json_report import schema
-from audit.sources.onnx_model import OnnxTaps, load_onnx
+from audit.sources.adapters.onnx.loader import load_onnx
+from audit.sources.adapters.onnx.taps import OnnxTaps
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_SPEC = ROOT / "examples" / "text-direction-onnx" / "audit.yaml"

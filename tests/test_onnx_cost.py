@@ -23,7 +23,7 @@ from audit.cli import main
 from audit.cost.onnx_timing import export_onnx
 from audit.render.json_report import schema
 from audit.runner import run_audit
-from audit.sources.onnx_model import linear_nodes
+from audit.sources.adapters.onnx.graph import linear_nodes
 from audit.spec import load_spec
 
 DIGITS = Path(__file__).resolve().parents[1] / "examples" / "digits-mlp"

@@ -11,7 +11,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from audit.cost.onnx_variants import factorize_linear, project_output
-from audit.sources.onnx_model import linear_nodes
+from audit.sources.adapters.onnx.graph import linear_nodes
 
 RANK = 3
 

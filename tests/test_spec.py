@@ -109,23 +109,13 @@ def test_debug_shows_the_traceback(tmp_path):
 
 def test_readme_documents_every_spec_key_and_metric_option():
     from audit.metrics import registry
-    from audit.spec import (
-        AuditSpec,
-        CaptureSpec,
-        DistillSpec,
-        LayersSpec,
-        OnnxModel,
-        OutputSpec,
-        ProbeSpec,
-        SweepSpec,
-        TorchModel,
-        TorchScriptModel,
-    )
+    from audit.sources.adapters import adapters
+    from audit.spec import AuditSpec, CaptureSpec, DistillSpec, LayersSpec, OutputSpec, ProbeSpec, SweepSpec
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     section = readme[readme.index("## The audit spec"): readme.index("## The estimators")]
-    keys = {key for model in (AuditSpec, TorchModel, TorchScriptModel, OnnxModel, ProbeSpec, LayersSpec, CaptureSpec,
-                              OutputSpec, SweepSpec, DistillSpec) for key in model.model_fields}
+    sections = (AuditSpec, ProbeSpec, LayersSpec, CaptureSpec, OutputSpec, SweepSpec, DistillSpec)
+    keys = {key for model in (*sections, *(adapter.spec_model for adapter in adapters())) for key in model.model_fields}
     for name, definition in registry().items():
         keys |= {f"{name}:"} | {f"{option}:" for option in definition.params.model_fields}
     missing = sorted(key for key in keys if key.rstrip(":") + ":" not in section)

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from ..results import Timing
-from ..sources.onnx_model import count_weights, linear_nodes, run_batched, runtime_session
+from ..sources.adapters.onnx.graph import count_weights, linear_nodes, run_batched, runtime_session
 from .bench import BenchBase
 from .onnx_flops import COUNTED_OPS, flops_per_sample
 from .onnx_timing import timed

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from onnx import numpy_helper
 
-from ..sources.onnx_model import activations, infer_shapes, runtime_session, with_outputs
+from ..sources.adapters.onnx.graph import activations, infer_shapes, runtime_session, with_outputs
 
 __all__ = ["COUNTED_OPS", "flops_per_sample"]
 

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from ..results import Timing
-from ..sources.onnx_model import runtime_session
+from ..sources.adapters.onnx.graph import runtime_session
 
 __all__ = ["EXPORTER", "OPSET", "Exported", "export_onnx", "exported", "run_onnx", "time_onnx",
            "time_sessions", "timed", "turn_spread", "measure"]

@@ -2,7 +2,7 @@
 
 - :func:`project_output`: the output embedding projected to ``k`` PCA dimensions, as
   ``output @ components.T`` (optionally centred) appended to the graph;
-- :func:`factorize_linear`: a dense layer (a :class:`~audit.sources.onnx_model.LinearNode`:
+- :func:`factorize_linear`: a dense layer (a :class:`~audit.sources.adapters.onnx.graph.LinearNode`:
   ``Gemm`` or ``MatMul`` with a stored weight) replaced by two thin ``MatMul`` of a truncated
   SVD at rank ``r``.
 
@@ -16,7 +16,7 @@ import onnx
 import torch
 from onnx import helper, numpy_helper
 
-from ..sources.onnx_model import LinearNode, stored_weights
+from ..sources.adapters.onnx.graph import LinearNode, stored_weights
 from ..sweep.lowrank import LowRankFactors, factorize
 
 __all__ = ["factorize_linear", "linear_factors", "project_output"]

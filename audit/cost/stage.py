@@ -5,9 +5,10 @@ for real, estimated (:mod:`.estimate`), timed through ONNX Runtime (:mod:`.onnx_
 
 Targets: the model's output embedding (reduced by PCA; ``cost.embedding``) and the audited
 ``nn.Linear`` layers the spec selects (factorized by truncated SVD; ``cost.factorize``). The stage
-takes the loaded model handle: a torch model is measured through :class:`.bench.Bench` (variants
-are torch modules, exported to time them), an ONNX model through :class:`.onnx_bench.OnnxBench`
-(variants are edited graphs).
+takes the loaded model handle and asks its adapter (:mod:`audit.sources.adapters`) for the dense
+layers and the bench: a torch model is measured through :class:`.bench.Bench` (variants are torch
+modules, exported to time them), an ONNX model through :class:`.onnx_bench.OnnxBench` (variants
+are edited graphs).
 """
 
 from __future__ import annotations
@@ -16,14 +17,10 @@ import fnmatch
 import importlib.metadata
 
 import numpy as np
-import torch
 
 from ..results import CostResult, CostTarget
-from ..sources.onnx_model import linear_nodes
 from .bench import Bench
 from .candidates import candidate_widths
-from .onnx_bench import ONNX_EXPORTER, ONNX_FLOP_COUNTER, OnnxBench
-from .onnx_timing import EXPORTER
 from .recommend import recommendation_sentence, recommended_row
 from .scores import COSINE_POINTS, INTERVAL, embedding_quality, linear_scorer, original_embedding_quality
 from .variants import EmbeddingProjector
@@ -55,11 +52,7 @@ def plan_factorized(loaded, model, audited: list[str]) -> tuple[str, ...]:
 
 
 def _dense_layers(model, audited: list[str]) -> list[str]:
-    if model.graph is not None:
-        dense = {node.output for node in linear_nodes(model.graph.proto)}
-        return [name for name in audited if name in dense]
-    modules = dict(model.module.named_modules())
-    return [name for name in audited if isinstance(modules.get(name), torch.nn.Linear)]
+    return model.adapter.dense_layers(model, audited)
 
 
 def cost_result(loaded, model, probe, captured, layers, factorized, use_accuracy: bool, progress) -> CostResult | None:
@@ -73,7 +66,7 @@ def cost_result(loaded, model, probe, captured, layers, factorized, use_accuracy
         return CostResult("not_computed", "nothing to resize: no output embedding (the output is class scores, not "
                           "audited, or cost.embedding is no) and no audited dense layer selected by cost.factorize",
                           (), settings, cost.quality_floor)
-    bench = (OnnxBench if model.graph is not None else Bench)(loaded, model, probe, progress)
+    bench = model.adapter.bench(loaded, model, probe, progress)
     settings["sequence_length"] = bench.sequence_length
     targets = [_embedding_target(bench, embedding, captured.layers[embedding.name])] if embedding else []
     by_name = {layer.name: layer for layer in layers}
@@ -92,8 +85,8 @@ def _settings(cost, model) -> dict:
         "id_margin": cost.id_margin, "recall_k": cost.recall_k, "holdout": cost.holdout, "measured": cost.measure,
         "batch_size": cost.batch_size, "sequence_length": cost.sequence_length, "warmup": cost.warmup,
         "repeats": cost.repeats, "threads": cost.threads, "onnxruntime": runtime,
-        "exporter": ONNX_EXPORTER if model.graph is not None else EXPORTER,
-        "flop_counter": ONNX_FLOP_COUNTER if model.graph is not None else FLOP_COUNTER,
+        "exporter": model.adapter.exporter,
+        "flop_counter": model.adapter.flop_counter,
     }
 
 

@@ -67,7 +67,7 @@ class SweepSetup:
 def prepare(loaded, model, probe) -> SweepSetup:
     """The sweep's shared state for a loaded model and probe (the spec's ``sweep`` section)."""
     sweep, seed = loaded.spec.sweep, loaded.spec.seed
-    names = sweep_layers(loaded, model.module)
+    names = sweep_layers(loaded, model)
     features, labels = probe_subset(probe, sweep.n_samples, seed)
     train = None
     if sweep.distill.steps > 0 and len(features) > 1:
@@ -100,10 +100,11 @@ def prepare_from_spec(spec_path: str) -> SweepSetup:
     return prepare(loaded, load_model(loaded), load_probe(loaded))
 
 
-def sweep_layers(loaded, module: torch.nn.Module) -> list[str]:
-    """The Linear and Conv modules the ``sweep`` section chooses, in model order."""
+def sweep_layers(loaded, model) -> list[str]:
+    """The Linear and Conv modules the ``sweep`` section chooses among those the model's adapter
+    offers, in model order."""
     sweep = loaded.spec.sweep
-    available = [name for name, child in module.named_modules() if name and isinstance(child, FACTORIZABLE)]
+    available = model.adapter.factorizable(model)
 
     def fail(loc, message):
         key = {"include": "layers", "exclude": "exclude"}.get(loc[1] if len(loc) > 1 else "", "layers")

@@ -1,0 +1,140 @@
+"""The adapter contract every model kind fulfils, and the loaded-model handle it returns."""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+from pydantic_core import PydanticCustomError
+
+from ...results import ModelInfo
+
+__all__ = ["LoadedModel", "ModelAdapter", "SpecSection", "first_lines", "model_file"]
+
+
+class SpecSection(BaseModel):
+    """Base of an adapter's ``model:`` section: unknown keys are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """The model in eval mode; text models also bring their tokenizer and token limit. ``module``
+    is the torch module (None for a model that runs through ``graph``, such as ONNX)."""
+
+    module: Any
+    info: ModelInfo
+    input_dtype: Any = None  # a torch.dtype
+    tokenizer: object = None
+    max_length: int = 0
+    graph: Any = None
+
+    @property
+    def adapter(self) -> ModelAdapter:
+        from . import adapter_for
+
+        return adapter_for(self.info.kind)
+
+    def taps(self):
+        """How capture reads this model's layers (forward hooks, extra graph outputs, ...)."""
+        return self.adapter.taps(self)
+
+
+class ModelAdapter:
+    """What a model kind provides. Capabilities are class attributes the spec's cross-key rules
+    read; the methods are asked by the loader, runner, capture, the cost stage and the sweep."""
+
+    kind: ClassVar[str]
+    spec_model: ClassVar[type[BaseModel]]
+    order: ClassVar[int] = 100  # place among the kinds in listings and messages
+    reads_text: ClassVar[bool] = False  # text probes (.txt, .jsonl), heads, token embeddings, cost.sequence_length
+    replaceable_weights: ClassVar[bool] = False  # the sweep can swap its layers for factorized ones
+
+    def files(self, loaded) -> list[tuple[tuple, str]]:
+        """``(spec key path, file)`` for each file the section names (checked to exist before
+        anything loads); may raise a spec error itself, for a folder that is not a model."""
+        return []
+
+    def check(self, spec) -> None:
+        """Cross-key rules between the model section and the rest of ``spec`` (an AuditSpec being
+        validated); each broken rule a ``cross_key`` PydanticCustomError naming its key."""
+        from ...spec import TEXT_SUFFIXES
+
+        text = Path(spec.probe.source).suffix.lower() in TEXT_SUFFIXES
+        text_kinds = _kinds_with("reads_text")
+        if text != self.reads_text:
+            raise PydanticCustomError("cross_key", "text probes (.txt, .jsonl) go with model kind {kinds}, and only they do",
+                                      {"key": "probe.source", "kinds": text_kinds})
+        if spec.sweep is not None and not self.replaceable_weights:
+            raise PydanticCustomError("cross_key", "sweep needs a model whose weights can be replaced (kind {kinds}), "
+                                      "not {kind}", {"key": "sweep", "kind": self.kind,
+                                                     "kinds": _kinds_with("replaceable_weights")})
+        for key in ("heads", "token_embeddings"):
+            if getattr(spec, key) is not None and not self.reads_text:
+                raise PydanticCustomError("cross_key", "{key} needs model kind {kinds}", {"key": key, "kinds": text_kinds})
+        if spec.cost is not None and spec.cost.sequence_length is not None and not self.reads_text:
+            raise PydanticCustomError("cross_key", "{key} applies to text models (model kind {kinds}) only",
+                                      {"key": "cost.sequence_length", "kinds": text_kinds})
+
+    def load(self, loaded) -> LoadedModel:
+        """The model, every failure to read it a :class:`~audit.errors.SourceError` naming the file."""
+        raise NotImplementedError
+
+    def taps(self, model: LoadedModel):
+        """The taps capture runs the model through (the interface of :class:`audit.capture.TorchTaps`)."""
+        raise NotImplementedError
+
+    def layers(self, loaded, model: LoadedModel) -> tuple[list[str], list[str]]:
+        """(every layer name a spec may select, the default selection)."""
+        raise NotImplementedError
+
+    def dense_layers(self, model: LoadedModel, audited: list[str]) -> list[str]:
+        """The audited layers the cost stage may factorize, in ``audited`` order."""
+        return []
+
+    def factorizable(self, model: LoadedModel) -> list[str]:
+        """The layers the sweep may factorize, in model order (empty: no sweep)."""
+        return []
+
+    def bench(self, loaded, model: LoadedModel, probe, progress):
+        """The cost stage's bench: builds, exports and times this kind's variants."""
+        raise NotImplementedError
+
+    @property
+    def exporter(self) -> str:
+        """How the bench exports a variant to time it (audit.json's ``cost.settings.exporter``)."""
+        raise NotImplementedError
+
+    @property
+    def flop_counter(self) -> str:
+        """How the bench counts FLOPs (``cost.settings.flop_counter``)."""
+        raise NotImplementedError
+
+
+def _kinds_with(capability: str) -> str:
+    from . import adapters
+
+    return " or ".join(adapter.kind for adapter in adapters() if getattr(adapter, capability))
+
+
+def model_file(loaded) -> Path:
+    """A file model's path, from ``path`` or from ``package_file`` inside an installed package
+    (found without importing the package)."""
+    model = loaded.spec.model
+    if getattr(model, "package_file", None) is None:
+        return loaded.resolve(model.path)
+    package, _, inside = model.package_file.partition("/")
+    found = importlib.util.find_spec(package) if package.isidentifier() else None
+    if found is None or not found.submodule_search_locations:
+        raise loaded.error(("model", "package_file"), f"no installed package {package!r}")
+    return Path(found.submodule_search_locations[0]) / inside
+
+
+def first_lines(error: Exception, n: int = 3) -> str:
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    text = " ".join(lines[:n])
+    return text[:400] + ("..." if len(text) > 400 else "")

@@ -1,0 +1,141 @@
+"""Reading an ONNX model as an audit subject: parse and check an ``.onnx`` file, list its
+intermediate tensors (the layer names a spec selects) and choose the default ones.
+
+- The file is parsed, checked with ``onnx.checker`` and shape-inferred. Anything that fails
+  (truncated, not ONNX, invalid graph, an operator ONNX Runtime lacks) is a
+  :class:`~audit.errors.SourceError` naming the file: exit 2, never a traceback.
+- Layers are the floating-point outputs of the top-level graph's nodes, named as in the file,
+  plus ``output`` (the graph's first output). Tensors inside subgraphs (``If``, ``Loop``) are
+  not offered: they are not values of the main graph.
+- The probe feeds one graph input (``model.input``, or the only input that is not an
+  initializer). A model exported with a fixed batch size runs the probe in pieces of that size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ....errors import SourceError
+from ....layers import OUTPUT
+from .graph import activations, count_weights, first_line, infer_shapes, runtime_session, with_outputs
+
+__all__ = ["OnnxGraph", "load_onnx", "onnx_session"]
+
+# Ops whose outputs make a good default profile: nonlinearities, pooling to a vector, dense maps.
+_DEFAULT_OPS = {"Relu", "LeakyRelu", "PRelu", "Clip", "HardSwish", "Gelu", "Tanh", "Elu", "Selu", "Mish",
+                "Softplus", "GlobalAveragePool", "GlobalMaxPool", "Flatten", "Gemm", "LayerNormalization"}
+_DEFAULT_COUNT = 8
+
+
+@dataclass(frozen=True)
+class OnnxGraph:
+    """A checked ONNX model: its proto, the input the probe feeds, and its float tensors in order."""
+
+    path: Path
+    proto: object  # onnx.ModelProto, shape-inferred
+    input_name: str
+    input_shape: tuple  # ints for fixed dims, strings or None for dynamic ones
+    input_dtype: np.dtype
+    output_name: str
+    tensors: tuple[tuple[str, str], ...]  # (tensor name, op type of its producer), in node order
+    n_parameters: int
+    squeezed: frozenset = frozenset()  # (N, C, 1, 1) tensors: squeeze-excitation internals
+    threads: int = 0
+
+    @property
+    def layer_names(self) -> list[str]:
+        return [name for name, _ in self.tensors]
+
+    def op_type(self, name: str) -> str:
+        return "model output" if name == OUTPUT else dict(self.tensors).get(name, "?")
+
+    def default_layers(self) -> list[str]:
+        """Up to eight tensors spread evenly over the outputs of nonlinearities, pooling and dense
+        ops (the last one always kept), then ``output``. Tensors of shape (N, C, 1, 1) before the
+        last spatial one are squeeze-excitation internals and are left out."""
+        candidates = [name for name, op in self.tensors if op in _DEFAULT_OPS and name != self.output_name]
+        last_spatial = max((i for i, name in enumerate(candidates) if name not in self.squeezed), default=-1)
+        candidates = [name for i, name in enumerate(candidates) if name not in self.squeezed or i > last_spatial]
+        if len(candidates) > _DEFAULT_COUNT:
+            picks = np.linspace(0, len(candidates) - 1, _DEFAULT_COUNT).round().astype(int)
+            candidates = [candidates[i] for i in dict.fromkeys(picks)]
+        return candidates + [OUTPUT]
+
+    @property
+    def fixed_batch(self) -> int | None:
+        first = self.input_shape[0] if self.input_shape else None
+        return first if isinstance(first, int) and first > 0 else None
+
+
+def load_onnx(path: Path, *, input_name: str | None = None, threads: int = 0) -> OnnxGraph:
+    """Read, check and shape-infer ``path``; every failure is a :class:`SourceError`."""
+    import onnx
+
+    proto = _read(path)
+    try:
+        onnx.checker.check_model(proto)
+    except Exception as error:  # onnx raises ValidationError and others for invalid graphs
+        raise SourceError(str(path), f"onnx.checker rejects the model: {first_line(error)}") from None
+    proto = infer_shapes(proto)
+    feed = _feed_input(path, proto.graph, input_name)
+    elem_type = feed.type.tensor_type.elem_type
+    return OnnxGraph(
+        path=path,
+        proto=proto,
+        input_name=feed.name,
+        input_shape=tuple(d.dim_value if d.HasField("dim_value") else (d.dim_param or None)
+                          for d in feed.type.tensor_type.shape.dim),
+        input_dtype=np.dtype(onnx.helper.tensor_dtype_to_np_dtype(elem_type)),
+        output_name=proto.graph.output[0].name,
+        tensors=activations(proto, feed.name),
+        squeezed=frozenset(_squeezed(proto.graph)),
+        n_parameters=count_weights(proto.graph),
+        threads=threads,
+    )
+
+
+def _read(path: Path):
+    import onnx
+
+    try:
+        return onnx.load(str(path))
+    except Exception as error:  # DecodeError on truncated or foreign bytes, OSError, missing external data
+        raise SourceError(str(path), f"cannot read as an ONNX model (truncated or not ONNX?): {first_line(error)}") from None
+
+
+def _squeezed(graph):
+    for info in graph.value_info:
+        dims = info.type.tensor_type.shape.dim
+        if len(dims) == 4 and all(d.HasField("dim_value") and d.dim_value == 1 for d in dims[2:]):
+            yield info.name
+
+
+def _feed_input(path: Path, graph, input_name: str | None):
+    initializers = {init.name for init in graph.initializer}
+    inputs = [info for info in graph.input if info.name not in initializers]
+    names = [info.name for info in inputs]
+    if input_name is not None:
+        if input_name not in names:
+            raise SourceError(str(path), f"has no graph input {input_name!r}; its inputs are: {', '.join(names)}")
+        unfed = [name for name in names if name != input_name]
+        if unfed:
+            raise SourceError(str(path), f"graph input{'s' if len(unfed) > 1 else ''} {', '.join(map(repr, unfed))} "
+                              f"would not be fed: the probe feeds only {input_name!r} (model.input), and every "
+                              "input without an initializer needs a value")
+        return inputs[names.index(input_name)]
+    if len(inputs) != 1:
+        raise SourceError(str(path), f"has {len(inputs)} graph inputs ({', '.join(names)}); "
+                                     "name the one the probe feeds with model.input")
+    return inputs[0]
+
+
+def onnx_session(graph: OnnxGraph, extra_outputs: list[str] = ()):
+    """A session of ``graph`` with ``extra_outputs`` added as graph outputs; a graph the runtime
+    cannot run is a :class:`SourceError` naming the file."""
+    try:
+        return runtime_session(with_outputs(graph.proto, extra_outputs).SerializeToString(), threads=graph.threads)
+    except Exception as error:  # unsupported operator or opset, invalid graph for the runtime
+        raise SourceError(str(graph.path), f"ONNX Runtime cannot run the model: {first_line(error)}") from None

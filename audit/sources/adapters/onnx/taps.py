@@ -1,0 +1,53 @@
+"""Taps on an ONNX model: the selected tensors as extra graph outputs of one session."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+
+from ....errors import CaptureError
+from ....layers import OUTPUT
+from .graph import first_line, run_batched
+from .loader import OnnxGraph, onnx_session
+
+__all__ = ["OnnxTaps"]
+
+
+class OnnxTaps:
+    """Taps on an ONNX model: the selected tensors become extra graph outputs of one ONNX Runtime
+    session, so a single run per batch yields them all (the interface of
+    :class:`audit.capture.TorchTaps`)."""
+
+    def __init__(self, graph: OnnxGraph):
+        self.graph = graph
+
+    def type_name(self, name: str) -> str:
+        return self.graph.op_type(name)
+
+    def channel_first_1d(self, name: str) -> bool:
+        return self.graph.op_type(name) in ("Conv", "BatchNormalization", "MaxPool", "AveragePool", "InstanceNormalization")
+
+    @contextmanager
+    def open(self, names: list[str]):
+        """Yield ``run(batch) -> {name: tensor}`` with the named tensors and ``output``."""
+        wanted = [self.graph.output_name] + [name for name in names if name not in (OUTPUT, self.graph.output_name)]
+        session = onnx_session(self.graph, wanted[1:])
+
+        def run(batch):
+            arrays = self._run_pieces(session, wanted, batch)
+            found = dict(zip(wanted, (torch.from_numpy(np.ascontiguousarray(a)) for a in arrays)))
+            found[OUTPUT] = found[self.graph.output_name]
+            return found
+
+        yield run
+
+    def _run_pieces(self, session, wanted, batch):
+        inputs = batch.inputs.numpy().astype(self.graph.input_dtype, copy=False)
+        try:
+            return run_batched(session, wanted, self.graph.input_name, inputs, self.graph.fixed_batch or len(inputs))
+        except Exception as error:  # onnxruntime's own exception types: shape or type mismatch, kernel failure
+            last = batch.first_sample + len(inputs) - 1
+            raise CaptureError("model", f"ONNX Runtime failed on samples {batch.first_sample}..{last}: "
+                                        f"{first_line(error)}") from None

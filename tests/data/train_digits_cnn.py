@@ -38,18 +38,16 @@ def load(path: Path, name: str):
     return module
 
 
-@torch.no_grad()
-def accuracy(model, X, y) -> float:
-    model.eval()
-    return (model(X).argmax(dim=1) == y).double().mean().item()
+def mlp_training():
+    """The digits MLP's train.py: its split, its training loop and its accuracy, shared."""
+    return load(ROOT / "examples" / "digits-mlp" / "train.py", "digits_mlp_train")
 
 
 def train(X_train, y_train):
     """Fit a fresh net with Adam on cross-entropy."""
     torch.manual_seed(SEED)
     model = load(HERE / "digits_cnn.py", "digits_cnn").build()
-    mlp_training = load(ROOT / "examples" / "digits-mlp" / "train.py", "digits_mlp_train")
-    return mlp_training.fit(model, X_train, y_train, epochs=EPOCHS, lr=LR, batch_size=BATCH_SIZE, seed=SEED)
+    return mlp_training().fit(model, X_train, y_train, epochs=EPOCHS, lr=LR, batch_size=BATCH_SIZE, seed=SEED)
 
 
 def main():
@@ -59,7 +57,7 @@ def main():
 
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
-    X_train, X_test, y_train, y_test = load(ROOT / "examples" / "digits-mlp" / "train.py", "digits_mlp_train").split()
+    X_train, X_test, y_train, y_test = mlp_training().split()
     if args.check:
         model = load(HERE / "digits_cnn.py", "digits_cnn").build()
         model.load_state_dict(load_file(WEIGHTS), strict=True)
@@ -68,6 +66,7 @@ def main():
         model = train(X_train, y_train)
         save_file({k: v.contiguous() for k, v in model.state_dict().items()}, WEIGHTS)
         print(f"trained {EPOCHS} epochs in {time.perf_counter() - start:.1f} s; saved {WEIGHTS}")
+    accuracy = mlp_training().accuracy
     print(f"train accuracy    {accuracy(model, X_train, y_train):.4f} ({len(y_train)} images)")
     print(f"held-out accuracy {accuracy(model, X_test, y_test):.4f} ({len(y_test)} images)")
 

@@ -9,12 +9,12 @@ reads (title, unit, what kind of number it is). Adding a metric means adding one
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from dataclasses import dataclass
 from typing import Callable
 
 from pydantic import BaseModel
+
+from ..plugins import import_plugins
 
 __all__ = ["MetricDef", "register", "registry", "discover"]
 
@@ -59,10 +59,7 @@ def register(name: str, *, title: str, params: type[BaseModel], kind: str, descr
 
 def discover() -> None:
     """Import every metric module in this package so their decorators run."""
-    package = importlib.import_module(__package__)
-    for module in pkgutil.iter_modules(package.__path__):
-        if not module.name.startswith("_"):
-            importlib.import_module(f"{__package__}.{module.name}")
+    import_plugins(__package__)
 
 
 def registry() -> dict[str, MetricDef]:

@@ -14,9 +14,7 @@ onnxruntime inside functions only.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
+from ...plugins import import_plugins
 from ._base import LoadedModel, ModelAdapter, SpecSection, model_file
 
 __all__ = ["LoadedModel", "ModelAdapter", "SpecSection", "adapter_for", "adapters", "discover", "load_model",
@@ -35,10 +33,7 @@ def register_adapter(cls: type[ModelAdapter]) -> type[ModelAdapter]:
 
 def discover() -> None:
     """Import every adapter module and package here so their decorators run."""
-    package = importlib.import_module(__package__)
-    for module in pkgutil.iter_modules(package.__path__):
-        if not module.name.startswith("_"):
-            importlib.import_module(f"{__package__}.{module.name}")
+    import_plugins(__package__)
 
 
 def adapters() -> list[ModelAdapter]:

@@ -140,7 +140,7 @@ def _validate(args) -> int:
 def _compare(args) -> int:
     from .compare import compare
     from .policy import evaluate, gate_for, read_audit
-    from .render import compare as compare_render
+    from .render import compare_report as compare_render
     from .render import write_atomic
     from .render.place import check_output_file
 

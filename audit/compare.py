@@ -1,7 +1,7 @@
 """Two audits side by side: per-layer and model-level deltas between a base and a new
 audit.json, read as documents (the same figures policies name, :mod:`audit.policy.figures`).
 
-Pure: documents in, a :class:`Comparison` out; rendering is :mod:`audit.render.compare`.
+Pure: documents in, a :class:`Comparison` out; rendering is :mod:`audit.render.compare_report`.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .policy.figures import DERIVED, as_number, metric_path, walk
 from .results import Verdict
+from .policy.figures import as_number, derived_figures, metric_path, walk
 
 __all__ = ["Delta", "Comparison", "compare", "LAYER_FIGURES", "MODEL_FIGURES"]
 
@@ -66,7 +66,7 @@ def compare(base: dict, new: dict, *, base_path: str = "", new_path: str = "",
 def _layer_deltas(base: dict, new: dict) -> list[Delta]:
     names = list(dict.fromkeys(_layer_names(new) + _layer_names(base)))
     metrics = [name for name in new.get("metric_names") or () if name in (base.get("metric_names") or ())]
-    paths = [(figure, DERIVED[figure].path) for figure in LAYER_FIGURES] + \
+    paths = [(figure, derived_figures()[figure].path) for figure in LAYER_FIGURES] + \
             [(name, metric_path(name, "value")) for name in metrics]
     old_values = {figure: _by_target(base, path) for figure, path in paths}
     new_values = {figure: _by_target(new, path) for figure, path in paths}
@@ -87,7 +87,7 @@ def _by_target(document: dict, path: str) -> dict[str, float | None]:
 
 
 def _model_value(document: dict, figure: str) -> float | None:
-    found = DERIVED[figure]
+    found = derived_figures()[figure]
     if found.count is not None:
         return found.count(document)
     return next((_number(value) for _, value in walk(document, found.path)), None)

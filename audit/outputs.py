@@ -18,7 +18,8 @@ from .batches import Batch, batches, masked_mean
 from .capture import first_tensor
 
 __all__ = ["model_outputs", "outputs_of", "batch_outputs", "accuracy_score", "agreement_score", "fidelity_score",
-           "accuracy_values", "agreement_values", "fidelity_values", "sample_indices", "probe_subset", "subset"]
+           "accuracy_values", "agreement_values", "fidelity_values", "sample_indices", "probe_subset", "subset",
+           "outputs_class_scores"]
 
 
 def model_outputs(model, features, batch_size: int = 64) -> torch.Tensor:
@@ -98,3 +99,9 @@ def subset(features, labels, chosen):
     array for an array, else become a list."""
     picked = features[chosen] if isinstance(features, np.ndarray) else [features[i] for i in chosen]
     return picked, None if labels is None else labels[chosen]
+
+
+def outputs_class_scores(predictions, labels, output_width: int | None) -> bool:
+    """Whether the model's output reads as class scores: predictions exist, and the output is as
+    wide as the number of classes (the largest label + 1)."""
+    return predictions is not None and labels is not None and output_width == int(labels.max()) + 1

@@ -1,5 +1,5 @@
-"""Orchestration only: spec -> model and probe -> capture -> metrics -> heads, tokens, sweep, cost
--> policies -> AuditResult."""
+"""Orchestration only: spec -> model and probe -> capture -> metrics -> the registered stages
+(:mod:`audit.stages`, in their order) -> policies -> AuditResult."""
 
 from __future__ import annotations
 
@@ -14,23 +14,19 @@ import uuid
 import torch
 
 from . import __version__
-from .accuracy import accuracy_result, outputs_class_scores
 from .audit_warnings import layer_warnings
 from .batches import batches, n_batches
 from .capture import CaptureSettings, capture
-from .cost import cost_result, plan_factorized
 from .estimators.knn import resolve_device
-from .heads import attention_layers, head_layer_result, heads_result
 from .layers import select_layers
 from .metrics import ID_PREFERENCE, LayerData, compute_layer, neighbors_needed, registry
+from .outputs import outputs_class_scores
 from .policy import Gate, evaluate
 from .progress import Progress
 from .results import AuditResult, EnvironmentInfo, LayerResult
 from .sources import load_model, load_probe
-from .sweep import sweep_result
-from .sweep.setup import sweep_layers
+from .stages import StageContext, stages
 from .task_fixed import TaskShape, task_fixed_reason
-from .token_embeddings import token_embedding_result
 
 __all__ = ["run_audit", "resolve_layers"]
 
@@ -45,29 +41,28 @@ def run_audit(loaded, progress: Progress | None = None, *, gate: Gate | None = N
     spec, timings, started = loaded.spec, {}, time.perf_counter()
     progress.stage(f"loading model {spec.model.kind}")
     model = load_model(loaded)
-    names = resolve_layers(loaded, model)
-    if spec.sweep is not None:
-        sweep_layers(loaded, model)  # a pattern matching nothing fails before any work
-    factorized = plan_factorized(loaded, model, names)
-    attention = attention_layers(model.module) if spec.heads is not None else []
+    context = StageContext(loaded, model, progress, resolve_layers(loaded, model))
+    enabled = [stage for stage in stages() if stage.enabled(spec)]
+    requests = [request for stage in enabled if (request := stage.prepare(context)) is not None]
     progress.stage(f"loading probe {spec.probe.source}")
-    probe = load_probe(loaded)
-    progress.stage(f"capturing {len(names)} layers on {probe.info.n_samples} samples")
+    context.probe = probe = load_probe(loaded)
+    progress.stage(f"capturing {len(context.layer_names)} layers on {probe.info.n_samples} samples")
     tick = time.perf_counter()
-    captured = _capture(model, probe, names, attention, spec, progress)
+    context.captured = captured = _capture(model, probe, context.layer_names, requests, spec, progress)
     timings["capture_s"] = time.perf_counter() - tick
-    use_accuracy = outputs_class_scores(captured.predictions, probe.labels, captured.output_width)
-    task = _task_shape(spec, probe, model, captured, use_accuracy)
+    context.use_accuracy = outputs_class_scores(captured.predictions, probe.labels, captured.output_width)
+    task = _task_shape(spec, probe, model, captured, context.use_accuracy)
     tick = time.perf_counter()
     selected = spec.selected_metrics()
     primary = next((name for name in ID_PREFERENCE if name in selected), None)
-    layers = tuple(_layer_result(captured.layers[name], spec, selected, primary, probe.labels, task, progress)
-                   for name in names)
+    context.layers = layers = tuple(_layer_result(captured.layers[name], spec, selected, primary, probe.labels, task,
+                                                  progress) for name in context.layer_names)
     timings["metrics_s"] = time.perf_counter() - tick
-    heads = _heads(model, probe, attention, captured, spec, use_accuracy, progress, timings)
-    tokens = _token_embeddings(model, spec, progress, timings)
-    sweep = _sweep(loaded, model, probe, progress, timings)
-    cost = _cost(loaded, model, probe, captured, layers, factorized, use_accuracy, progress, timings)
+    for stage in enabled:
+        tick = time.perf_counter()
+        context.results[stage.key] = stage.run(context)
+        if stage.params is not None:
+            timings[f"{stage.key}_s"] = time.perf_counter() - tick
     timings["total_s"] = time.perf_counter() - started
     result = AuditResult(
         title=spec.output.title or f"{model.info.module_type} ({model.info.source})",
@@ -79,11 +74,7 @@ def run_audit(loaded, progress: Progress | None = None, *, gate: Gate | None = N
         metric_names=tuple(selected),
         primary_id=primary,
         metric_info=_metric_info(selected),
-        accuracy=accuracy_result(captured.predictions, probe.labels, layers, captured.output_width),
-        heads=heads,
-        token_embeddings=tokens,
-        sweep=sweep,
-        cost=cost,
+        stages={stage.key: context.results.get(stage.key) for stage in stages()},
         warnings=tuple(layer_warnings(layers)),
         timings={key: round(value, 3) for key, value in timings.items()},
         created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -102,59 +93,19 @@ def _task_shape(spec, probe, model, captured, use_accuracy: bool) -> TaskShape:
                      score_width=score_width, patterns=tuple(spec.layers.task_fixed))
 
 
-def _capture(model, probe, names, attention, spec, progress):
-    """One pass over the probe for the audited layers and, with heads, the head contexts."""
-    head_names = [layer.name for layer in attention if layer.name not in names]
+def _capture(model, probe, names, requests, spec, progress):
+    """One pass over the probe for the audited layers and the layers the stages asked for."""
+    extra = [(name, request) for request in requests for name in request.layers if name not in names]
     settings = CaptureSettings(
         max_points=spec.capture.max_points, conv=spec.capture.conv, sequence=spec.capture.sequence,
-        overrides=tuple((name, "tokens") for name in head_names) + tuple(spec.capture.overrides.items()),
-        point_caps=tuple((name, spec.heads.max_points) for name in head_names), seed=spec.seed,
+        overrides=tuple((name, request.reduction) for name, request in extra) + tuple(spec.capture.overrides.items()),
+        point_caps=tuple((name, request.max_points) for name, request in extra if request.max_points is not None),
+        seed=spec.seed,
     )
     stream = batches(probe.features, spec.probe.batch_size, dtype=model.input_dtype, tokenizer=model.tokenizer,
                      max_length=model.max_length)
-    return capture(model.taps(), stream, names + head_names, settings, progress,
+    return capture(model.taps(), stream, names + [name for name, _ in extra], settings, progress,
                    n_batches(probe.features, spec.probe.batch_size))
-
-
-def _heads(model, probe, attention, captured, spec, use_accuracy, progress, timings):
-    if spec.heads is None:
-        return None
-    tick = time.perf_counter()
-    results = []
-    for layer in attention:
-        progress.stage(f"head similarity on {layer.name}: {layer.n_heads} heads x {layer.d_head}")
-        results.append(head_layer_result(layer, captured.layers[layer.name].matrix, spec.heads, spec.seed))
-    found = heads_result(model, probe, attention, results, spec.heads, spec.seed, use_accuracy, progress)
-    timings["heads_s"] = time.perf_counter() - tick
-    return found
-
-
-def _token_embeddings(model, spec, progress, timings):
-    if spec.token_embeddings is None:
-        return None
-    tick = time.perf_counter()
-    progress.stage("ID of the token-embedding matrix")
-    found = token_embedding_result(model.module, spec.token_embeddings, spec.seed)
-    timings["token_embeddings_s"] = time.perf_counter() - tick
-    return found
-
-
-def _sweep(loaded, model, probe, progress, timings):
-    if loaded.spec.sweep is None:
-        return None
-    tick = time.perf_counter()
-    found = sweep_result(loaded, model, probe, progress)
-    timings["sweep_s"] = time.perf_counter() - tick
-    return found
-
-
-def _cost(loaded, model, probe, captured, layers, factorized, use_accuracy, progress, timings):
-    if loaded.spec.cost is None:
-        return None
-    tick = time.perf_counter()
-    found = cost_result(loaded, model, probe, captured, layers, factorized, use_accuracy, progress)
-    timings["cost_s"] = time.perf_counter() - tick
-    return found
 
 
 def resolve_layers(loaded, model) -> list[str]:

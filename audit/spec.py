@@ -18,11 +18,11 @@ from typing import Annotated, Literal, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
-from pydantic_core import PydanticCustomError
 
 from .errors import SpecError
 from .metrics import registry
 from .sources.adapters import adapter_for, adapters
+from .stages import stages
 from .yaml_source import did_you_mean as _did_you_mean
 from .yaml_source import key_path as _key_path
 from .yaml_source import line_of as _line_of
@@ -98,109 +98,6 @@ class CaptureSpec(_Strict):
     knn_device: str = Field("auto", description="device of the neighbour search: auto (GPU when torch sees one), cpu, cuda")
 
 
-class HeadsSpec(_Strict):
-    """Attention-head redundancy (transformers models)."""
-
-    measure: Literal["cka", "correlation"] = Field("cka", description="head similarity: debiased linear CKA or correlation")
-    threshold: float = Field(0.9, gt=0, le=1, description="similarity at or above which heads are near-duplicates")
-    max_points: int = Field(2000, ge=10, description="tokens per layer used for head similarity")
-    ablation_samples: int = Field(128, ge=0, description="texts used to rank heads by ablation (0: no ablation)")
-    prune_fraction: float = Field(0.1, ge=0, lt=1, description="share of least important heads named as prune candidates")
-
-
-class TokenEmbeddingsSpec(_Strict):
-    """ID of the input token-embedding matrix (rows = vocabulary entries)."""
-
-    max_rows: int = Field(0, ge=0, description="rows sampled with the seed (0: every row)")
-
-
-class DistillSpec(_Strict):
-    """Knowledge distillation of each factorized student before it is scored (off: steps 0)."""
-
-    steps: int = Field(0, ge=0, le=10000, description="optimizer steps per student (0: no distillation)")
-    lr: float = Field(1e-3, gt=0, le=1, description="Adam learning rate of the low-rank factors")
-    temperature: float = Field(2.0, gt=0, description="softmax temperature of the distillation loss")
-    holdout: float = Field(0.5, gt=0, lt=1, description="share of the sweep's samples held out: students are "
-                           "distilled on the rest and every score is measured on these")
-
-
-class SweepSpec(_Strict):
-    """Low-rank factorization sweep: truncated SVD of chosen layers at a grid of ranks, scored."""
-
-    layers: list[str] | None = Field(None, description="glob patterns over Linear/Conv module names (default: every one)")
-    exclude: list[str] = Field(default_factory=list, description="patterns removed from that selection")
-    grouping: Literal["one_at_a_time", "per_block", "all"] = Field(
-        "all", description="one curve per layer, per main block, or one for every chosen layer together")
-    n_ranks: int = Field(8, ge=2, le=64, description="ranks of the geometric grid from 1 to the full rank")
-    refine: int = Field(4, ge=0, le=64, description="extra ranks measured next to the knee of the first pass")
-    n_samples: int = Field(512, ge=0, description="probe samples each evaluation runs on, drawn with the seed (0: all)")
-    fidelity: Literal["agreement", "cosine"] = Field(
-        "agreement", description="score without labels: agreement of argmax predictions, or mean cosine of outputs")
-    levels: list[float] = Field([0.85, 0.9, 0.95], min_length=1, description="shares of the teacher's score to find ranks for")
-    distill: DistillSpec = Field(default_factory=DistillSpec)
-    executor: Literal["local", "ray"] = Field("local", description="local threads, or tasks on a Ray cluster")
-    workers: int = Field(2, ge=1, description="parallel evaluations (local threads or Ray tasks)")
-    ray_address: str | None = Field(None, description="ray.init address ('auto', 'ray://host:10001'); none: a local Ray")
-
-    @field_validator("levels")
-    @classmethod
-    def _shares(cls, value: list[float]) -> list[float]:
-        if not all(0 < level <= 1 for level in value):
-            raise ValueError("levels are shares of the teacher's score, each in (0, 1]")
-        return sorted(set(value))
-
-    @field_validator("distill", mode="before")
-    @classmethod
-    def _null_means_defaults(cls, value):
-        return {} if value is None else value
-
-
-class PricesSpec(_Strict):
-    """Prices for money per month; nothing is priced without them (no built-in prices)."""
-
-    storage_per_gb_month: float | None = Field(None, ge=0, description="price of storing 1 GB (10^9 bytes) for a month")
-    compute_per_hour: float | None = Field(None, ge=0, description="price of one hour of the machine that encodes queries")
-    currency: str = Field("USD", min_length=1, max_length=8, description="currency label shown with the amounts")
-
-
-class CostSpec(_Strict):
-    """The cost of resizing: candidate widths, their estimated and measured cost, quality retained."""
-
-    stored_vectors: int | None = Field(None, ge=1, description="embeddings kept in the vector store (N)")
-    store_dtype: Literal["float32", "float16", "int8"] = Field("float32", description="dtype of the stored vectors")
-    queries_per_month: int | None = Field(None, ge=0, description="texts/samples encoded (and searched) per month")
-    prices: PricesSpec = Field(default_factory=PricesSpec)
-    id_margin: float = Field(0.25, ge=0, le=4, description="safety margin on ID: candidate ceil(ID * (1 + margin))")
-    widths: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list, description="extra output-embedding widths to cost")
-    ranks: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list, description="extra ranks for factorized linear layers")
-    embedding: Literal["auto", "yes", "no"] = Field(
-        "auto", description="cost the output embedding: auto (when the output is not class scores), yes, no")
-    factorize: list[str] | None = Field(None, description="globs of audited nn.Linear layers to factorize (default: all of them)")
-    quality_floor: float = Field(0.95, gt=0, le=1, description="quality retained a recommended width must reach")
-    recall_k: int = Field(10, ge=1, description="neighbours in the retrieval-overlap measure (recall@k)")
-    holdout: float = Field(0.5, gt=0, lt=1, description="share of probe samples held out: the PCA is fitted on "
-                           "the rest, every variant's quality is scored on these")
-    batch_size: int = Field(8, ge=1, description="ONNX timing: samples per batch")
-    sequence_length: int | None = Field(None, ge=2, description="ONNX timing, text models: tokens per sample (default model.max_length)")
-    warmup: int = Field(3, ge=0, description="ONNX timing: runs before timing")
-    repeats: int = Field(20, ge=1, description="ONNX timing: timed runs")
-    threads: int = Field(1, ge=1, description="ONNX Runtime intra-op threads")
-    measure: bool = Field(True, description="export to ONNX and time; false: estimates and quality only")
-
-    @model_validator(mode="after")
-    def _prices_have_quantities(self):
-        """A price with nothing to price is a mistake worth one line, not a silent blank."""
-        needs = (("storage_per_gb_month", "stored_vectors"), ("compute_per_hour", "queries_per_month"))
-        for price, quantity in needs:
-            if getattr(self.prices, price) is not None and getattr(self, quantity) is None:
-                raise PydanticCustomError("cross_key", "{key} needs cost.{quantity}",
-                                          {"key": f"cost.prices.{price}", "quantity": quantity})
-        if self.prices.compute_per_hour is not None and not self.measure:
-            raise PydanticCustomError("cross_key", "{key} needs measured latency (cost.measure: true)",
-                                      {"key": "cost.prices.compute_per_hour"})
-        return self
-
-
 class OutputSpec(_Strict):
     dir: str = Field("audit-report", description="folder for audit.json, report.html, report.pdf (--out overrides)")
     formats: list[Literal["json", "html", "pdf", "junit", "markdown"]] = Field(
@@ -220,22 +117,11 @@ def _metrics_model() -> type[BaseModel]:
 MetricsSpec = _metrics_model()
 
 
-class AuditSpec(_Strict):
-    model: ModelSpec
-    probe: ProbeSpec
-    layers: LayersSpec = Field(default_factory=LayersSpec)
-    capture: CaptureSpec = Field(default_factory=CaptureSpec)
-    metrics: MetricsSpec | None = None  # type: ignore[valid-type]
-    heads: HeadsSpec | None = None
-    token_embeddings: TokenEmbeddingsSpec | None = None
-    sweep: SweepSpec | None = None
-    cost: CostSpec | None = None
-    output: OutputSpec = Field(default_factory=OutputSpec)
-    policies: list[str] = Field(default_factory=list, description="policy packs: stock names (default, embedding, "
-                                "strict) or YAML files; the audit's verdict")
-    seed: int = Field(0, description="seed of point sampling and bootstrap intervals")
+class _AuditSpecRules(_Strict):
+    """The rules of the whole spec; its fields come from :func:`_audit_spec` (the core sections,
+    then one per registered stage)."""
 
-    @field_validator("metrics", mode="before")
+    @field_validator("metrics", mode="before", check_fields=False)
     @classmethod
     def _listed_means_defaults(cls, value):
         """``twonn:`` (null) or a list of names means "run it with default options"."""
@@ -247,14 +133,21 @@ class AuditSpec(_Strict):
             value = {name: ({} if options is None else options) for name, options in value.items()}
         return value
 
-    @field_validator("heads", "token_embeddings", "sweep", "cost", mode="before")
+    @model_validator(mode="before")
     @classmethod
-    def _null_means_defaults(cls, value):
-        return {} if value is None else value
+    def _null_stage_means_defaults(cls, data):
+        """``heads:`` with nothing under it runs the stage with its defaults."""
+        if isinstance(data, dict):
+            keys = {stage.key for stage in stages() if stage.params is not None}
+            data = {key: ({} if key in keys and value is None else value) for key, value in data.items()}
+        return data
 
     @model_validator(mode="after")
     def _probe_fits_model(self):
-        adapter_for(self.model.kind).check(self)  # the kind's cross-key rules (text probes, stages it supports)
+        adapter = adapter_for(self.model.kind)
+        adapter.check(self)  # the kind's cross-key rules (text probes)
+        for stage in stages():
+            stage.check(self, adapter)  # what each stage needs of the model (text, replaceable weights)
         return self
 
     def selected_metrics(self) -> dict[str, BaseModel]:
@@ -266,6 +159,27 @@ class AuditSpec(_Strict):
             chosen = {name: params for name, params in self.metrics if params is not None}
         rank = {name: i for i, name in enumerate(METRIC_ORDER)}
         return dict(sorted(chosen.items(), key=lambda item: rank.get(item[0], len(rank))))
+
+
+def _audit_spec() -> type[BaseModel]:
+    """The whole spec: the core sections, one optional section per registered stage (its params
+    model, None when absent) in run order, then the output, the policies and the seed."""
+    fields = {
+        "model": (ModelSpec, ...),
+        "probe": (ProbeSpec, ...),
+        "layers": (LayersSpec, Field(default_factory=LayersSpec)),
+        "capture": (CaptureSpec, Field(default_factory=CaptureSpec)),
+        "metrics": (MetricsSpec | None, None),
+        **{stage.key: (stage.params | None, None) for stage in stages() if stage.params is not None},
+        "output": (OutputSpec, Field(default_factory=OutputSpec)),
+        "policies": (list[str], Field(default_factory=list, description="policy packs: stock names (default, "
+                                      "embedding, strict) or YAML files; the audit's verdict")),
+        "seed": (int, Field(0, description="seed of point sampling and bootstrap intervals")),
+    }
+    return create_model("AuditSpec", __base__=_AuditSpecRules, __module__=__name__, **fields)
+
+
+AuditSpec = _audit_spec()
 
 
 @dataclass(frozen=True)

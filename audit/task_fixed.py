@@ -34,8 +34,8 @@ class TaskShape:
     patterns: tuple[str, ...] = ()
 
 
-def task_fixed_reason(name: str, width: int, is_output: bool, task: TaskShape) -> str:
-    """Why the task fixes this layer's width, or ``""`` when it does not."""
+def task_fixed_reason(name: str, width: int, is_output: bool, task: TaskShape) -> str | None:
+    """Why the task fixes this layer's width, or None when it does not."""
     if any(fnmatch.fnmatchcase(name, pattern) for pattern in task.patterns):
         return "named in layers.task_fixed"
     if is_output and task.score_width is not None:
@@ -46,4 +46,4 @@ def task_fixed_reason(name: str, width: int, is_output: bool, task: TaskShape) -
         return f"its width equals the {width:,}-entry vocabulary"
     if task.score_width is not None and width == task.score_width:
         return f"its width equals the output's {width:,} class scores"
-    return ""
+    return None

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from audit.sources import load_model, load_probe  # noqa: E402
 from audit.spec import load_spec  # noqa: E402
-from audit.sweep.run import sweep_result  # noqa: E402
+from audit.stages.sweep.run import sweep_result  # noqa: E402
 
 
 def spec_for(folder: Path, args, executor: str, workers: int) -> Path:

@@ -10,6 +10,7 @@ from reference_data import hypercube
 from audit import estimators as est
 from audit.metrics import compute_layer, registry
 from audit.metrics._base import LayerData
+from audit.results import as_json
 
 ESTIMATORS = {
     "twonn": est.twonn,
@@ -87,7 +88,7 @@ def test_every_metric_gives_a_number_with_its_method_or_says_why_not(name, data)
     layer = LayerData("layer", data.astype(np.float32), seed=0, neighbors_k=registry()[name].neighbors(
         registry()[name].params()))
     result = compute_layer(layer, {name: registry()[name].params()})[name]
-    json.dumps(result.to_dict(), allow_nan=False)
+    json.dumps(as_json(result), allow_nan=False)
     if not result.ok:
         assert result.value is None and result.message, name
         return

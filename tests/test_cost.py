@@ -10,15 +10,15 @@ import pytest
 import torch
 from torch import nn
 
-from audit.cost.candidates import candidate_widths
-from audit.cost.estimate import flops_per_sample, model_bytes, search_flops, store_bytes
-from audit.cost.money import monthly_money
-from audit.cost.onnx_timing import exported, measure
-from audit.cost.quality import cosine_preservation, recall_at_k
-from audit.cost.recommend import recommended_row
-from audit.cost.variants import EmbeddingProjector, Projected, linear_map, svd_factorized, swapped
-from audit.results import CostRow, LayerResult, MetricResult, Quality
-from audit.spec import PricesSpec
+from audit.results import LayerResult, MetricResult
+from audit.stages.cost import CostRow, PricesSpec, Quality
+from audit.stages.cost.candidates import candidate_widths
+from audit.stages.cost.estimate import flops_per_sample, model_bytes, search_flops, store_bytes
+from audit.stages.cost.money import monthly_money
+from audit.stages.cost.onnx_timing import exported, measure
+from audit.stages.cost.quality import cosine_preservation, recall_at_k
+from audit.stages.cost.recommend import recommended_row
+from audit.stages.cost.variants import EmbeddingProjector, Projected, linear_map, svd_factorized, swapped
 from tests.test_spec import GOOD, one_error_line, write
 
 
@@ -151,7 +151,7 @@ def test_measure_times_a_variant_in_turns_with_the_original():
 
 
 def test_the_paired_change_interval_resamples_turns_and_brackets_the_change():
-    from audit.cost.onnx_timing import turn_spread
+    from audit.stages.cost.onnx_timing import turn_spread
 
     rng = np.random.default_rng(0)
     original = rng.lognormal(size=20)

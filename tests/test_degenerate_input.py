@@ -9,7 +9,7 @@ from audit.estimators import _distinct
 from audit.estimators._distinct import distinct_rows
 from audit.metrics import compute_layer, registry
 from audit.metrics._base import LayerData
-from audit.results import LayerResult
+from audit.results import LayerResult, as_json
 
 KNN = {
     "twonn": est.twonn,
@@ -45,7 +45,7 @@ def test_duplicates_are_a_number_in_the_metric_result(subspace):
     assert results["twonn"].n_duplicates == 400 and results["mle"].n_duplicates == 400
     assert "400 rows are exact duplicates" in results["twonn"].message
     assert results["pca"].n_duplicates is None  # a spectrum is not a neighbour statistic
-    assert results["twonn"].to_dict()["n_duplicates"] == 400
+    assert as_json(results["twonn"])["n_duplicates"] == 400
 
 
 def test_distinct_rows_are_exact_even_when_hashes_collide(monkeypatch):

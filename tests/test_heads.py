@@ -7,8 +7,9 @@ import pytest
 import torch
 from scipy.stats import ortho_group
 
+from audit import estimators as est
 from audit.estimators import EstimatorInputError
-from audit.estimators import heads as hd
+from audit.estimators import attention_heads as hd
 
 
 def gram_hsic_unbiased(X, Y):
@@ -170,8 +171,8 @@ def test_effective_heads_sees_copied_subspaces():
     copies = np.stack(
         [sources[:, h % 2] @ ortho_group.rvs(d_head, random_state=h) for h in range(n_heads)], axis=1
     )
-    redundant = hd.effective_heads(copies, seed=0)
-    independent = hd.effective_heads(rng.standard_normal((n, n_heads, d_head)), seed=0)
+    redundant = est.effective_heads(copies, seed=0)
+    independent = est.effective_heads(rng.standard_normal((n, n_heads, d_head)), seed=0)
     assert redundant.width == 128 and redundant.n_points == n
     assert redundant.effective_rank.value <= 2 * d_head + 1e-6
     assert redundant.rank_fraction < 0.3 and independent.rank_fraction > 0.85
@@ -192,7 +193,7 @@ def test_effective_heads_sees_copied_subspaces():
     ],
 )
 def test_bad_heads_are_rejected(heads, message):
-    for function in (hd.head_similarity, hd.head_redundancy, hd.effective_heads):
+    for function in (hd.head_similarity, hd.head_redundancy, est.effective_heads):
         with pytest.raises(EstimatorInputError, match=message):
             function(heads)
 

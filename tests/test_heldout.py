@@ -12,11 +12,11 @@ import pytest
 import torch
 from sklearn.decomposition import PCA
 
-from audit.cost.quality import recall_per_query
 from audit.heldout import mean_interval, ratio_interval, split_samples
 from audit.runner import run_audit
 from audit.sources import load_model, load_probe
 from audit.spec import load_spec
+from audit.stages.cost.quality import recall_per_query
 
 DIGITS = Path(__file__).resolve().parents[1] / "examples" / "digits-mlp"
 MODEL = f"model: {{kind: torch, factory: {DIGITS / 'model.py'}:build, weights: {DIGITS / 'weights.safetensors'}}}\n"

@@ -20,11 +20,11 @@ from safetensors.torch import load_file
 from test_onnx import CLS_MODEL, EXAMPLE_SPEC
 
 from audit.cli import main
-from audit.cost.onnx_timing import export_onnx
 from audit.render.json_report import schema
 from audit.runner import run_audit
 from audit.sources.adapters.onnx.graph import linear_nodes
 from audit.spec import load_spec
+from audit.stages.cost.onnx_timing import export_onnx
 
 DIGITS = Path(__file__).resolve().parents[1] / "examples" / "digits-mlp"
 COMMON = "probe:\n  source: sklearn:digits\n  batch_size: 512\nmetrics: {twonn: {}, pca: {}}\n"
@@ -70,7 +70,7 @@ def test_onnx_and_torch_paths_agree_on_the_same_mlp(digits_onnx, tmp_path):
             assert from_onnx.flops_per_sample == from_torch.flops_per_sample
             assert from_onnx.quality.retained == pytest.approx(from_torch.quality.retained, abs=1e-9)
             assert from_onnx.quality.details["accuracy"] == pytest.approx(from_torch.quality.details["accuracy"], abs=1e-9)
-    assert onnx_cost.settings["exporter"].startswith("none: the model is an ONNX file")
+    assert onnx_cost.settings.exporter.startswith("none: the model is an ONNX file")
 
 
 def test_shipped_classifier_costs_its_dense_head_end_to_end(tmp_path):

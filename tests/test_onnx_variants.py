@@ -10,8 +10,8 @@ import onnxruntime
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from audit.cost.onnx_variants import factorize_linear, project_output
 from audit.sources.adapters.onnx.graph import linear_nodes
+from audit.stages.cost.onnx_variants import factorize_linear, project_output
 
 RANK = 3
 
@@ -79,7 +79,7 @@ def test_flops_match_torch_flop_counter_on_the_same_network():
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from audit.cost.onnx_flops import flops_per_sample
+    from audit.stages.cost.onnx_flops import flops_per_sample
 
     rng = np.random.default_rng(0)
     weights = {"w1": rng.normal(size=(8, 3, 3, 3)), "w2": rng.normal(size=(8, 1, 3, 3)), "w3": rng.normal(size=(4, 8)),

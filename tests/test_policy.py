@@ -10,32 +10,17 @@ from pathlib import Path
 
 import pytest
 import xmlschema
+from result_fixtures import cost_settings
 
 from audit.errors import SpecError
 from audit.policy import Gate, Rule, evaluate, evaluate_rule, load_pack, stock_packs
 from audit.render import junit, markdown
-from audit.results import (
-    AccuracyResult,
-    AuditResult,
-    CostResult,
-    CostRow,
-    CostTarget,
-    EnvironmentInfo,
-    HeadLayerResult,
-    HeadsResult,
-    LayerResult,
-    MetricResult,
-    ModelInfo,
-    Money,
-    ProbeInfo,
-    Quality,
-    RankLevel,
-    SweepGroup,
-    SweepPoint,
-    SweepResult,
-    Timing,
-    TokenEmbeddingResult,
-)
+from audit.results import AuditResult, EnvironmentInfo, LayerResult, MetricResult, ModelInfo, ProbeInfo
+from audit.stages.accuracy import AccuracyResult
+from audit.stages.cost import CostResult, CostRow, CostTarget, Money, Quality, Timing
+from audit.stages.heads import HeadLayerResult, HeadsResult
+from audit.stages.sweep import RankLevel, SweepGroup, SweepPoint, SweepResult
+from audit.stages.token_embeddings import TokenEmbeddingResult
 
 JUNIT_XSD = Path(__file__).parent / "data" / "junit-windyroad.xsd"
 
@@ -94,7 +79,7 @@ def _cost(embedding_width: int | None, factorized_parameters: int, retained: flo
     ``blocks.0`` factorized at rank 16 into a model of ``factorized_parameters`` (of 1000)."""
     targets = (_target("head", "embedding", 384, embedding_width, retained=retained),
                _target("blocks.0", "linear", 128, 16, parameters=factorized_parameters))
-    return CostResult(status="ok", reason="", targets=targets, settings={}, quality_floor=0.95)
+    return CostResult(status="ok", reason="", targets=targets, settings=cost_settings(), quality_floor=0.95)
 
 
 def _sweep(compression_95: float | None, knee_retained: float = 0.97) -> SweepResult:
@@ -130,14 +115,15 @@ def crafted(*, hidden_id=40.0, output_id=60.0, sample_size=0.02, failed=False, a
         probe=ProbeInfo(source="sklearn:digits", n_samples=1000, n_features=64, has_labels=True, n_classes=10, seed=0),
         environment=EnvironmentInfo(model_audit="0", python="3", platform="p", packages={}, torch_threads=1, device="cpu"),
         layers=layers, metric_names=tuple(layers[0].metrics), primary_id="twonn",
-        accuracy=AccuracyResult(accuracy=accuracy, n_samples=1000, ci_low=accuracy - 0.01, ci_high=accuracy + 0.01,
-                                ci_level=0.95, ci_method="wilson", last_hidden_layer="blocks.0",
-                                last_hidden_id=hidden_id, accuracy_per_id=accuracy / hidden_id),
-        heads=_heads(head_groups),
-        token_embeddings=TokenEmbeddingResult(module="embeddings", vocab_size=30000, width=384, n_rows=30000,
-                                              id=_metric("twonn", token_id), suggested_lora_rank=128,
-                                              lora_rank_rule="rule"),
-        cost=_cost(embedding_width, factorized_parameters, retained), sweep=_sweep(compression_95),
+        stages=dict(
+            accuracy=AccuracyResult(accuracy=accuracy, n_samples=1000, ci_low=accuracy - 0.01, ci_high=accuracy + 0.01,
+                                    ci_level=0.95, ci_method="wilson", last_hidden_layer="blocks.0",
+                                    last_hidden_id=hidden_id, accuracy_per_id=accuracy / hidden_id),
+            heads=_heads(head_groups),
+            token_embeddings=TokenEmbeddingResult(module="embeddings", vocab_size=30000, width=384, n_rows=30000,
+                                                  id=_metric("twonn", token_id), suggested_lora_rank=128,
+                                                  lora_rank_rule="rule"),
+            cost=_cost(embedding_width, factorized_parameters, retained), sweep=_sweep(compression_95)),
         warnings=tuple(warnings), created="2026-01-31T12:00:00+00:00")
 
 
@@ -209,10 +195,10 @@ def test_missing_values_follow_the_rule():
     assert outcome("default", "id-settled", no_subsets).status == "PASS"  # missing: pass
     strict = outcome("strict", "id-settled", no_subsets)  # missing: error (the default)
     assert strict.status == "ERROR" and "not measured" in strict.detail
-    no_tokens = dataclasses.replace(crafted(), token_embeddings=None, heads=None)
+    no_tokens = crafted().with_stages(token_embeddings=None, heads=None)
     assert outcome("embedding", "token-table-used", no_tokens).status == "PASS"
     assert outcome("strict", "no-duplicate-heads", no_tokens).status == "PASS"
-    no_cost = dataclasses.replace(crafted(), cost=None, sweep=None)
+    no_cost = crafted().with_stages(cost=None, sweep=None)
     no_recommendation = crafted(embedding_width=None)
     for pack, rule in (("default", "resize-worth-acting-on"), ("default", "factorization-headroom"),
                        ("embedding", "recommended-width-keeps-recall"), ("embedding", "store-saving-worth-acting-on"),
@@ -281,12 +267,12 @@ def test_the_detail_says_which_values_were_not_measured():
     assert detail("model_bytes_reduction", crafted(embedding_width=None)) == "blocks.0: 0.2, <= 0.5 (2 of 2 PASS)"
     assert detail("model_bytes_reduction", crafted()) == "all 2 values <= 0.5"
     two = crafted(embedding_width=96)
-    assert detail("model_bytes_reduction", dataclasses.replace(two, cost=dataclasses.replace(
+    assert detail("model_bytes_reduction", two.with_stages(cost=dataclasses.replace(
         two.cost, targets=(*two.cost.targets, _target("extra", "linear", 64, None))))) == \
         "all 2 values <= 0.5 (1 not measured, missing: pass)"
 
 
-NOT_COMPUTED = CostResult(status="not_computed", reason="not a torch module", targets=(), settings={},
+NOT_COMPUTED = CostResult(status="not_computed", reason="not a torch module", targets=(), settings=cost_settings(),
                           quality_floor=0.95)
 
 
@@ -297,7 +283,7 @@ ABSENT = [("cost", figure, absent) for figure in COST_FIGURES for absent in (Non
 @pytest.mark.parametrize("section, figure, absent", ABSENT,
                          ids=[f"{figure}-{'none' if absent is None else 'not-computed'}" for _, figure, absent in ABSENT])
 def test_no_cost_or_sweep_section_is_a_missing_figure(section, figure, absent):
-    result = dataclasses.replace(crafted(), **{section: absent})
+    result = crafted().with_stages(**{section: absent})
     outcomes = {missing: evaluate_rule(Rule(id="r", metric=figure, must_be=">=", threshold=0, message="m",
                                             missing=missing), result.to_dict()) for missing in ("error", "pass", "warn")}
     assert {missing: o.status for missing, o in outcomes.items()} == {"error": "ERROR", "pass": "PASS", "warn": "WARN"}
@@ -392,12 +378,12 @@ def test_markdown_summary_fits_the_step_summary_cap(tmp_path):
 
 
 def test_readme_documents_every_rule_key_figure_and_stock_pack():
-    from audit.policy import DERIVED, PolicyPack, Rule
+    from audit.policy import PolicyPack, Rule, derived_figures
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     section = readme[readme.index("## Policies and CI gates"): readme.index("## The estimators")]
     missing = [f"{key}:" for key in (*Rule.model_fields, *PolicyPack.model_fields) if f"{key}:" not in section]
-    missing += [f"`{name}`" for name in (*DERIVED, *stock_packs()) if f"`{name}`" not in section]
+    missing += [f"`{name}`" for name in (*derived_figures(), *stock_packs()) if f"`{name}`" not in section]
     assert not missing, f"README's policy section does not document {missing}"
 
 

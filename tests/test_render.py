@@ -11,10 +11,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from result_fixtures import cost_settings
 
 from audit.render import html, pdf, plots, view, write_reports
-from audit.render.view import SECTION_TITLES
-from audit.results import CostResult, HeadLayerResult, HeadRef, HeadsResult, MetricResult, TokenEmbeddingResult
+from audit.render.view import section_titles
+from audit.results import MetricResult
+from audit.stages.cost import CostResult
+from audit.stages.heads import HeadLayerResult, HeadRef, HeadsResult
+from audit.stages.token_embeddings import TokenEmbeddingResult
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "examples" / "digits-mlp" / "audit.yaml"
@@ -205,7 +209,7 @@ def test_absent_metrics_still_render(result):
                                        primary_id="mle") for layer in result.layers)
     # one layer lacks a selected metric altogether
     layers = (dataclasses.replace(layers[0], metrics={"effective_rank": layers[0].metrics["effective_rank"]}),) + layers[1:]
-    slim = dataclasses.replace(result, layers=layers, metric_names=kept, primary_id="mle", accuracy=None, warnings=())
+    slim = dataclasses.replace(result.with_stages(accuracy=None), layers=layers, metric_names=kept, primary_id="mle", warnings=())
     visible = text_of(html.render(slim))
     assert "no result for this layer" in visible
     assert "Not computed: the spec did not select the pca metric." in visible
@@ -216,8 +220,8 @@ def test_absent_metrics_still_render(result):
 def test_no_id_metric_at_all(result):
     layers = tuple(dataclasses.replace(layer, metrics={"stable_rank": layer.metrics["stable_rank"]}, primary_id=None)
                    for layer in result.layers)
-    bare = dataclasses.replace(result, layers=layers, metric_names=("stable_rank",), primary_id=None,
-                               accuracy=None, warnings=())
+    bare = dataclasses.replace(result.with_stages(accuracy=None), layers=layers, metric_names=("stable_rank",),
+                               primary_id=None, warnings=())
     document = parse(html.render(bare))
     assert not document.errors
     assert "No intrinsic-dimension metric" in " ".join("".join(document.text).split())
@@ -295,10 +299,10 @@ def token_result(**changes):
 def transformer_result(result):
     layers = [head_layer("encoder.layer.0.attention.self", groups=[(0, 2)]),
               head_layer("encoder.layer.1.attention.self", constant=(3,))]
-    return dataclasses.replace(result, heads=heads_result(layers), token_embeddings=token_result())
+    return result.with_stages(heads=heads_result(layers), token_embeddings=token_result())
 
 
-SECTION_NUMBERS = {title: number for number, title in enumerate(SECTION_TITLES, 1)}
+SECTION_NUMBERS = {title: number for number, title in enumerate(section_titles(), 1)}
 
 
 def heading(title: str) -> str:
@@ -366,7 +370,7 @@ def test_heads_without_groups_or_ablation(result):
     failed = MetricResult(name="effective_rank", title="effective rank of the heads", value=None, method="",
                           status="failed", message="every head is constant")
     layers[1] = dataclasses.replace(layers[1], effective_rank=failed)
-    plain = dataclasses.replace(result, heads=heads_result(layers))
+    plain = result.with_stages(heads=heads_result(layers))
     visible = text_of(html.render(plain))
     heads = section_text(visible, "Attention heads")
     assert "No near-duplicate heads at threshold 0.9 in any layer" in heads
@@ -380,7 +384,7 @@ def test_heads_without_groups_or_ablation(result):
 
 def test_negative_importance_and_accuracy_drop(result):
     layers = [head_layer("a.attention", importance=(0.05, -0.02, 0.0, 0.1))]
-    text = html.render(dataclasses.replace(result, heads=heads_result(layers, measure="accuracy drop")))
+    text = html.render(result.with_stages(heads=heads_result(layers, measure="accuracy drop")))
     heads = section_text(text_of(text), "Attention heads")
     assert "Importance (percentage points)" in heads and "−2.0" not in heads and "-2" in heads
     assert "blue ones improve it" in heads
@@ -389,7 +393,7 @@ def test_negative_importance_and_accuracy_drop(result):
 def test_failed_token_embedding_id(result):
     failed = MetricResult(name="twonn", title="token-embedding TwoNN ID", value=None, method="", status="failed",
                           message="all rows are identical")
-    broken = dataclasses.replace(result, token_embeddings=token_result(id=failed, suggested_lora_rank=None))
+    broken = result.with_stages(token_embeddings=token_result(id=failed, suggested_lora_rank=None))
     visible = text_of(html.render(broken))
     tokens = section_text(visible, "Token embeddings")
     assert "TwoNN could not be computed on the token embeddings: all rows are identical" in tokens
@@ -400,8 +404,8 @@ def test_failed_token_embedding_id(result):
 def test_hostile_names_in_heads_and_tokens_are_escaped(result):
     evil = '<script>alert("head")</script>.attention.self'
     layers = [head_layer(evil, groups=[(0, 2)]), head_layer("b<img src=x onerror=alert(3)>.attention.self")]
-    hostile = dataclasses.replace(result, heads=heads_result(layers),
-                                  token_embeddings=token_result(module="<script>alert(4)</script>"))
+    hostile = result.with_stages(heads=heads_result(layers),
+                                 token_embeddings=token_result(module="<script>alert(4)</script>"))
     text = html.render(hostile)
     assert "<script" not in text.lower() and "<img" not in text.lower()
     assert "&lt;script&gt;" in text
@@ -421,11 +425,11 @@ def test_absent_heads_and_tokens_say_not_computed(result, html_text):
 
 
 def test_cost_section_says_why_it_was_not_computed(result):
-    without = text_of(html.render(dataclasses.replace(result, cost=None)))
+    without = text_of(html.render(result.with_stages(cost=None)))
     assert f"{heading('Cost of resizing')} Not computed: the spec has no cost section" in without
     reason = "the model (kind onnx) is not a torch module: variants are built by replacing torch modules"
-    skipped = CostResult("not_computed", reason, (), {"batch_size": 8, "measured": True}, 0.95)
-    visible = text_of(html.render(dataclasses.replace(result, cost=skipped)))
+    skipped = CostResult("not_computed", reason, (), cost_settings(), 0.95)
+    visible = text_of(html.render(result.with_stages(cost=skipped)))
     assert f"{heading('Cost of resizing')} Not computed: {reason}." in visible
     number = SECTION_NUMBERS["Cost of resizing"]
     assert f"The cost of resizing was not computed: {reason} (Section {number})." in visible  # the summary says so too
@@ -458,7 +462,7 @@ def test_cost_and_sweep_tables_show_held_out_quality_with_its_interval(result):
 def test_a_variant_row_reads_both_p50s_from_its_own_turns(result):
     """The original timed alone at 234 ms, then a variant at 128 ms in turns with an original that
     also took 128 ms in those turns: the row must not read 234 ms -> 128 ms beside "+0%"."""
-    from audit.results import Timing
+    from audit.stages.cost import Timing
 
     def timing(p50, reference=None, low=None, high=None):
         return Timing(batch_size=8, sequence_length=None, warmup=1, repeats=20, threads=1, p50_s=p50, p95_s=p50,
@@ -470,7 +474,7 @@ def test_a_variant_row_reads_both_p50s_from_its_own_turns(result):
     variant = dataclasses.replace(target.candidates[0], timing=timing(0.128, 0.128, -0.03, 0.02))
     cost = dataclasses.replace(result.cost, targets=(dataclasses.replace(target, original=original,
                                                                          candidates=(variant,)),))
-    section = section_text(text_of(html.render(dataclasses.replace(result, cost=cost))), "Cost of resizing")
+    section = section_text(text_of(html.render(result.with_stages(cost=cost))), "Cost of resizing")
     assert "234 msp95 234 ms, timed alone" in section  # value and detail are two lines of one cell
     assert "128 ms \u2192 128 ms+0% [\u22123%, +2%] over 20 turns" in section
     assert "ONNX latency p50, original \u2192 variant" in section
@@ -596,7 +600,7 @@ def test_sweep_and_class_geometry_sections_render(result, html_text):
 
 
 def test_absent_sweep_and_geometry_say_not_computed(result):
-    bare = dataclasses.replace(result, sweep=None, layers=tuple(
+    bare = dataclasses.replace(result.with_stages(sweep=None), layers=tuple(
         dataclasses.replace(layer, metrics={k: v for k, v in layer.metrics.items() if k == "twonn"})
         for layer in result.layers), metric_info={"twonn": result.metric_info["twonn"]}, metric_names=("twonn",))
     visible = text_of(html.render(bare))

@@ -110,13 +110,27 @@ def test_debug_shows_the_traceback(tmp_path):
 def test_readme_documents_every_spec_key_and_metric_option():
     from audit.metrics import registry
     from audit.sources.adapters import adapters
-    from audit.spec import AuditSpec, CaptureSpec, DistillSpec, LayersSpec, OutputSpec, ProbeSpec, SweepSpec
+    from audit.spec import AuditSpec, CaptureSpec, LayersSpec, OutputSpec, ProbeSpec
+    from audit.stages import stages
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     section = readme[readme.index("## The audit spec"): readme.index("## The estimators")]
-    sections = (AuditSpec, ProbeSpec, LayersSpec, CaptureSpec, OutputSpec, SweepSpec, DistillSpec)
-    keys = {key for model in (*sections, *(adapter.spec_model for adapter in adapters())) for key in model.model_fields}
+    sections = [AuditSpec, ProbeSpec, LayersSpec, CaptureSpec, OutputSpec, *(adapter.spec_model for adapter in adapters())]
+    sections += [model for stage in stages() if stage.params for model in _with_nested(stage.params)]
+    keys = {key for model in sections for key in model.model_fields}
     for name, definition in registry().items():
         keys |= {f"{name}:"} | {f"{option}:" for option in definition.params.model_fields}
     missing = sorted(key for key in keys if key.rstrip(":") + ":" not in section)
     assert not missing, f"README's spec section does not document {missing}"
+
+
+def _with_nested(model) -> list:
+    """``model`` and every pydantic model its fields hold (a stage's sub-sections: cost.prices, sweep.distill)."""
+    import typing
+
+    from pydantic import BaseModel
+
+    nested = [arg for field in model.model_fields.values()
+              for arg in (field.annotation, *typing.get_args(field.annotation))
+              if isinstance(arg, type) and issubclass(arg, BaseModel)]
+    return [model, *(inner for child in nested for inner in _with_nested(child))]

@@ -11,12 +11,13 @@ import pytest
 import torch
 
 from audit.cli import main
+from audit.estimators.lowrank import dense_parameters, factorize, factorized_parameters
 from audit.render.json_report import schema
 from audit.runner import run_audit
 from audit.spec import load_spec
-from audit.sweep import dense_parameters, factorize, factorized_parameters, fit_curve, knee_rank, rank_for_level
-from audit.sweep.executor import chunks
-from audit.sweep.grid import geometric_ranks, refined_ranks
+from audit.stages.sweep.curve import fit_curve, knee_rank, rank_for_level
+from audit.stages.sweep.executor import chunks
+from audit.stages.sweep.grid import geometric_ranks, refined_ranks
 
 DATA = Path(__file__).resolve().parent / "data"
 sys.path.insert(0, str(DATA))
@@ -151,8 +152,8 @@ def test_distillation_leaves_the_teacher_untouched(tmp_path):
     loaded = load_spec(spec)
     from audit.outputs import outputs_of
     from audit.sources import load_model, load_probe
-    from audit.sweep.evaluate import Evaluator, Task
-    from audit.sweep.setup import prepare
+    from audit.stages.sweep.rank_scoring import Evaluator, Task
+    from audit.stages.sweep.setup import prepare
 
     model = load_model(loaded)
     setup = prepare(loaded, model, load_probe(loaded))
@@ -181,7 +182,7 @@ def test_bad_sweep_specs_exit_2_naming_the_key(tmp_path, capsys, sweep, where, w
 
 def _digits_setup(folder: Path, distill: str):
     from audit.sources import load_model, load_probe
-    from audit.sweep.setup import prepare
+    from audit.stages.sweep.setup import prepare
 
     example = Path(__file__).resolve().parents[1] / "examples" / "digits-mlp"
     spec = folder / "audit.yaml"
@@ -220,8 +221,8 @@ def test_distillation_recovers_held_out_accuracy_a_truncation_lost(digits_setup)
     """blocks.1.linear at rank 3 keeps about 54% accuracy truncated; 30 distillation steps of its
     factors against the teacher's logits on the training half bring most of it back on the
     held-out half (measured: 0.54 -> 0.9 at 50 steps)."""
-    from audit.spec import DistillSpec
-    from audit.sweep.evaluate import Evaluator, Task
+    from audit.stages.sweep import DistillSpec
+    from audit.stages.sweep.rank_scoring import Evaluator, Task
 
     loaded, setup = digits_setup
     truncated = Evaluator(setup, DistillSpec())(Task(1, 3)).mean()

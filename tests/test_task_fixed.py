@@ -23,8 +23,8 @@ def test_each_rule_gives_its_reason():
     assert task_fixed_reason("blocks.1.act", 64, False, task) == "named in layers.task_fixed"
     assert task_fixed_reason("head", 10, False, task) == "its width equals the probe's 10 classes"
     assert task_fixed_reason("lm_head", 30522, False, task) == "its width equals the 30,522-entry vocabulary"
-    assert task_fixed_reason("blocks.0.act", 128, False, task) == ""
-    assert task_fixed_reason("output", 384, True, task) == ""  # an embedding output is the designer's width
+    assert task_fixed_reason("blocks.0.act", 128, False, task) is None
+    assert task_fixed_reason("output", 384, True, task) is None  # an embedding output is the designer's width
     scores = TaskShape(score_width=6625)
     assert task_fixed_reason("output", 6625, True, scores) == "the model's output: one score per class"
     assert task_fixed_reason("logits", 6625, False, scores) == "its width equals the output's 6,625 class scores"

@@ -148,7 +148,7 @@ metrics: [pca]
 
 def test_model_without_token_embeddings_is_a_one_line_input_error():
     from audit.errors import CaptureError
-    from audit.token_embeddings import token_embedding_result
+    from audit.stages.token_embeddings.embedding_id import token_embedding_result
 
     with pytest.raises(CaptureError, match="exposes no input token embedding"):
         token_embedding_result(torch.nn.Linear(3, 3), None, 0)

@@ -14,21 +14,14 @@ Separability: :func:`fisher_s` (Fisher separability ID). Convergence: :func:`sam
 """
 
 from ._input import EstimatorInputError
+from .attention_heads import HeadRedundancy, debiased_linear_cka, head_redundancy, head_similarity, redundant_groups
+from .class_geometry import DeadUnits, dead_units, nc1
+from .estimates import Estimate, GrideResult, LocalIDResult, SensitivityResult, SpectrumEstimate
 from .fisher import FisherSResult, fisher_s
-from .geometry import DeadUnits, dead_units, nc1
 from .gride import gride
-from .heads import (
-    EffectiveHeads,
-    HeadRedundancy,
-    debiased_linear_cka,
-    effective_heads,
-    head_redundancy,
-    head_similarity,
-    redundant_groups,
-)
+from .head_rank import EffectiveHeads, effective_heads
 from .mle import local_id, mle
-from .results import Estimate, GrideResult, LocalIDResult, SensitivityResult, SpectrumEstimate
-from .sensitivity import sample_size_sensitivity
+from .nested_subsets import sample_size_sensitivity
 from .spectral import effective_rank, participation_ratio, pca_id, stable_rank
 from .suite import knn_estimates
 from .twonn import twonn

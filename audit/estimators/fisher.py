@@ -27,7 +27,7 @@ import numpy as np
 
 from . import _bootstrap
 from ._input import EstimatorInputError, as_matrix, rng_from
-from .results import Estimate, _freeze
+from .estimates import Estimate, _freeze
 
 __all__ = ["DEFAULT_ALPHAS", "FisherSResult", "fisher_s", "MIN_POINTS"]
 

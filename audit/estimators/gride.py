@@ -22,7 +22,7 @@ import numpy as np
 from ._bootstrap import normal_quantile
 from ._input import EstimatorInputError, check_fraction, check_int
 from ._knn_common import prepare, require_enough, scope_note
-from .results import GrideResult
+from .estimates import GrideResult
 
 __all__ = ["gride", "gride_from_neighbors"]
 

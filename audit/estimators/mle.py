@@ -19,7 +19,7 @@ import numpy as np
 from . import _bootstrap
 from ._input import EstimatorInputError, check_int, rng_from
 from ._knn_common import prepare, require_enough, scope_note
-from .results import Estimate, LocalIDResult
+from .estimates import Estimate, LocalIDResult
 
 __all__ = ["mle", "local_id", "mle_from_neighbors", "local_id_from_neighbors"]
 

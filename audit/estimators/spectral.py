@@ -22,7 +22,7 @@ import numpy as np
 
 from ._bootstrap import jackknife_fields
 from ._input import as_matrix, check_fraction, check_int, rng_from
-from .results import SpectrumEstimate
+from .estimates import SpectrumEstimate
 
 __all__ = ["pca_id", "participation_ratio", "effective_rank", "stable_rank"]
 

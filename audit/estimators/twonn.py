@@ -22,7 +22,7 @@ import numpy as np
 from . import _bootstrap
 from ._input import EstimatorInputError, check_fraction, rng_from
 from ._knn_common import prepare, require_enough, scope_note
-from .results import Estimate
+from .estimates import Estimate
 
 __all__ = ["twonn", "twonn_from_neighbors"]
 

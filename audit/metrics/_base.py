@@ -13,7 +13,7 @@ from ..estimators import EstimatorInputError
 from ..estimators._distinct import DistinctRows, distinct_rows
 from ..estimators._input import as_matrix
 from ..estimators._knn_common import neighbors_for
-from ..estimators.results import Estimate
+from ..estimators.estimates import Estimate
 from ..results import MetricResult
 
 if TYPE_CHECKING:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from ..accuracy import wilson_interval
 from ..estimators import EstimatorInputError
+from ..estimators.proportion import wilson_interval
 from ..results import MetricResult
 from ._base import LayerData, MetricParams
 from ._registry import register

@@ -7,10 +7,10 @@ can name (:mod:`.figures`), reading files (:mod:`.load`) and the pure evaluation
 
 from __future__ import annotations
 
-from .evaluate import STATUS_ORDER, Gate, evaluate, evaluate_rule
-from .figures import DERIVED, known_names
+from .evaluate import Gate, evaluate, evaluate_rule
+from .figures import derived_figures, known_names
 from .load import gate_for, load_pack, read_audit, resolve_reference, stock_packs
 from .rules import OPERATORS, PolicyPack, Rule
 
-__all__ = ["DERIVED", "OPERATORS", "STATUS_ORDER", "Gate", "PolicyPack", "Rule", "evaluate", "evaluate_rule",
+__all__ = ["derived_figures", "OPERATORS", "Gate", "PolicyPack", "Rule", "evaluate", "evaluate_rule",
            "gate_for", "known_names", "read_audit", "load_pack", "resolve_reference", "stock_packs"]

@@ -9,13 +9,12 @@ import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..results import Observation, RuleOutcome, Verdict
-from .figures import DERIVED, as_number, walk
+from ..results import Observation, RuleOutcome, Status, Verdict
+from .figures import as_number, derived_figures, walk
 from .rules import PolicyPack, Rule
 
-__all__ = ["Gate", "evaluate", "evaluate_rule", "STATUS_ORDER"]
+__all__ = ["Gate", "evaluate", "evaluate_rule"]
 
-STATUS_ORDER = ("PASS", "WARN", "FAIL", "ERROR")
 _COMPARE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq,
             "!=": operator.ne}
 
@@ -36,8 +35,8 @@ def evaluate(gate: Gate, document: dict) -> Verdict | None:
         return None
     outcomes = tuple(evaluate_rule(rule, document, policy=pack.name, baseline=gate.baseline)
                      for pack in gate.packs for rule in pack.rules)
-    status = _worst(outcome.status for outcome in outcomes)
-    failing = ("FAIL", "ERROR", "WARN") if gate.fail_on == "warn" else ("FAIL", "ERROR")
+    status = Status.worst(outcome.status for outcome in outcomes)
+    failing = (Status.FAIL, Status.ERROR, Status.WARN) if gate.fail_on == "warn" else (Status.FAIL, Status.ERROR)
     return Verdict(status=status, passed=status not in failing, fail_on=gate.fail_on,
                    policies=tuple(pack.name for pack in gate.packs), baseline=gate.baseline_path,
                    outcomes=outcomes)
@@ -49,7 +48,7 @@ def evaluate_rule(rule: Rule, document: dict, *, policy: str = "", baseline: dic
         observations = _observe(rule, document, baseline)
         status, detail = _judge(rule, observations)
     except Exception as error:  # noqa: BLE001 - a broken rule is an ERROR outcome, never a crash
-        observations, status, detail = (), "ERROR", f"{type(error).__name__}: {error}"
+        observations, status, detail = (), Status.ERROR, f"{type(error).__name__}: {error}"
     return RuleOutcome(rule=rule.id, policy=policy, status=status, severity=rule.severity, subject=rule.subject(),
                        condition=rule.condition(), message=rule.message, detail=detail, rationale=rule.rationale,
                        observations=tuple(observations))
@@ -57,8 +56,8 @@ def evaluate_rule(rule: Rule, document: dict, *, policy: str = "", baseline: dic
 
 def _values(rule: Rule, document: dict) -> dict[str, float | None]:
     """``{target: number}`` the rule reads from ``document``."""
-    if rule.metric in DERIVED:
-        found = DERIVED[rule.metric].values(document, layers=rule.layers, role=rule.role)
+    if rule.metric in derived_figures():
+        found = derived_figures()[rule.metric].values(document, layers=rule.layers, role=rule.role)
     else:
         found = walk(document, rule.resolved_path(), layers=rule.layers, role=rule.role)
     return {target: as_number(value) for target, value in found}
@@ -88,32 +87,32 @@ def _change(new: float | None, old: float | None, kind: str) -> float | None:
     return (new - old) / abs(old)
 
 
-def _check(rule: Rule, value: float | None) -> str:
+def _check(rule: Rule, value: float | None) -> Status:
     if value is None:
         return _missing_status(rule)
     if _COMPARE[rule.must_be](value, rule.threshold):
-        return "PASS"
-    return "FAIL" if rule.severity == "fail" else "WARN"
+        return Status.PASS
+    return Status.FAIL if rule.severity == "fail" else Status.WARN
 
 
-def _missing_status(rule: Rule) -> str:
-    return {"error": "ERROR", "pass": "PASS", "warn": "WARN", "fail": "FAIL"}[rule.missing]
+def _missing_status(rule: Rule) -> Status:
+    return Status(rule.missing.upper())
 
 
-def _judge(rule: Rule, observations: Sequence[Observation]) -> tuple[str, str]:
+def _judge(rule: Rule, observations: Sequence[Observation]) -> tuple[Status, str]:
     """The rule's status (its worst observation) and a sentence on what decided it."""
     if not observations:
         return _missing_status(rule), f"nothing selected (missing: {rule.missing})"
-    worst = max(observations, key=lambda item: STATUS_ORDER.index(item.status))
+    worst = max(observations, key=lambda item: item.status.rank)
     measured = [item for item in observations if item.value is not None]
-    if len(observations) > 1 and (not measured or (worst.status == "PASS" and len(measured) > 1)):
+    if len(observations) > 1 and (not measured or (worst.status == Status.PASS and len(measured) > 1)):
         return worst.status, _all_alike(rule, len(measured), len(observations))
-    if worst.status == "PASS" and measured:
+    if worst.status == Status.PASS and measured:
         worst = measured[0]  # the one value measured, rather than one that was not
     where = "" if worst.target == "model" else f"{worst.target}: "
     if worst.value is None:
         found = f"not measured (missing: {rule.missing})"
-    elif worst.status == "PASS":
+    elif worst.status == Status.PASS:
         found = f"{worst.value:.4g}, {rule.condition()}"
     else:
         found = f"{worst.value:.4g}, required {rule.condition()}"
@@ -129,6 +128,3 @@ def _all_alike(rule: Rule, measured: int, total: int) -> str:
     rest = f" ({total - measured} not measured, missing: {rule.missing})" if measured < total else ""
     return f"all {measured} values {rule.condition()}{rest}"
 
-
-def _worst(statuses) -> str:
-    return max(statuses, key=STATUS_ORDER.index, default="PASS")

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from ..metrics import registry
 from ..yaml_source import did_you_mean
-from .figures import DERIVED, known_names, metric_path, top_level_keys
+from .figures import derived_figures, known_names, metric_path, top_level_keys
 
 __all__ = ["Rule", "PolicyPack", "OPERATORS"]
 
@@ -29,7 +29,7 @@ class Rule(_Strict):
     """One requirement on the audit: ``value must_be threshold``, else ``severity``."""
 
     id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="the rule's name (a JUnit test case)")
-    metric: str | None = Field(None, description="a registered metric or a derived figure (see figures.DERIVED)")
+    metric: str | None = Field(None, description="a registered metric or a derived figure (see figures.derived_figures)")
     path: str | None = Field(None, description="dotted path into audit.json; '*' expands lists and mappings")
     field: Literal["value", "ci_low", "ci_high"] = Field("value", description="which number of a registered metric")
     layers: tuple[str, ...] = Field(("*",), min_length=1,
@@ -79,7 +79,7 @@ class Rule(_Strict):
             return self.path
         if self.metric in registry():
             return metric_path(self.metric, self.field)
-        return DERIVED[self.metric].path
+        return derived_figures()[self.metric].path
 
     def subject(self) -> str:
         """What the rule checks, in words: ``redundancy_rate of hidden layers blocks.*``."""

@@ -21,13 +21,21 @@ __all__ = ["render", "environment"]
 def environment() -> jinja2.Environment:
     """The Jinja2 environment of the report templates (autoescape on, undefined names are errors)."""
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("audit.templates", "."),
+        loader=jinja2.ChoiceLoader([jinja2.PackageLoader("audit.templates", "."), _stage_templates()]),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+
+
+def _stage_templates() -> jinja2.BaseLoader:
+    """Each stage's partials, named ``<stage key>/<file>``, from the stage's own package."""
+    from ..stages import stages
+
+    return jinja2.PrefixLoader({stage.key: jinja2.PackageLoader(type(stage).__module__, ".") for stage in stages()
+                                if stage.section is not None})
 
 
 def render(result) -> str:

@@ -8,13 +8,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..results import AuditResult, RuleOutcome, Verdict
+from ..results import AuditResult, RuleOutcome, Status, Verdict
 from .verdict_rows import gate_sentence, ordered_outcomes, tally
 
 __all__ = ["render", "verdict_markdown", "cell", "append_step_summary", "STEP_SUMMARY_LIMIT"]
 
 STEP_SUMMARY_LIMIT = 1024 * 1024  # bytes GitHub shows of one step's summary
-_ICONS = {"PASS": "\u2705", "WARN": "\u26a0\ufe0f", "FAIL": "\u274c", "ERROR": "\U0001f4a5"}
+_ICONS = {Status.PASS: "\u2705", Status.WARN: "\u26a0\ufe0f", Status.FAIL: "\u274c", Status.ERROR: "\U0001f4a5"}
 _HEADER = ("| | rule | policy | requirement | found | what it means |", "|---|---|---|---|---|---|")
 
 

@@ -29,12 +29,12 @@ from __future__ import annotations
 
 from ._data import Curve, HeadGrid, Series, SimilarityPanel, Spectrum, SweepPanel
 from ._style import PAGE_WIDTH_IN
-from .cost import quality_vs_size
 from .curves import gride_curves, sample_size_curves
-from .heads import head_importance, head_similarity
-from .layers import WIDTHS_IN_TICKS, layer_profile, width_usage
-from .spectra import pca_cumulative, pca_spectra
-from .sweep import probe_beside_id, sweep_curves
+from .head_grids import head_importance, head_similarity
+from .layer_profile import WIDTHS_IN_TICKS, layer_profile, width_usage
+from .rank_curves import probe_beside_id, sweep_curves
+from .savings import quality_vs_size
+from .spectrum_plots import pca_cumulative, pca_spectra
 
 __all__ = [
     "Series",

@@ -12,30 +12,27 @@ Rich sentences are :class:`markupsafe.Markup` built with ``Markup(...).format(..
 escapes every argument: layer names and other text from the model or the spec always arrive
 escaped, whether they go through a sentence here or straight through Jinja's autoescape.
 
-Sections are a list of :class:`Section` (title, template partial, data), one module each. A new
-report section (head redundancy, cost, policy verdicts) is a module with a ``build(context)``
-appended to ``_SECTIONS`` and a partial ``templates/_<key>.html.j2``; numbering and the table of
-contents follow. Every section is always shown (one with nothing to show says "not computed"
-and why: a model without attention heads still has its "Attention heads" section, saying the
-spec asked for none), so section numbers are fixed and the text can refer to them
-(``ReportContext.section_number``).
+Sections are a list of :class:`Section` (title, template partial, data), one module each
+(:mod:`.sections`): the core ones here with their partials ``templates/_<key>.html.j2``, and each
+stage's from its declaration (:class:`audit.stages.ReportSection`: a builder and a partial in
+the stage's package); numbering and the table of contents follow. Every section is always
+shown (one with nothing to show says "not computed" and why: a model without attention heads
+still has its "Attention heads" section, saying the spec asked for none), so section numbers are
+fixed and the text can refer to them (``ReportContext.section_number``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from ...results import AuditResult
-from . import cost, environment, geometry, heads, metrics, profile, sensitivity, spectra, summary, sweep, tokens, verdict
+from . import verdict
 from .context import ReportContext
-from .figures import FigureView
+from .figure_book import FigureView
 from .format import breakable, fmt_created, fmt_dim, fmt_int, fmt_interval, fmt_pct
 from .header import header_facts
 from .model import Fact, ReportView, Section
+from .sections import section_parts
 
 __all__ = [
-    "SECTION_TITLES",
     "ReportView",
     "Section",
     "FigureView",
@@ -46,32 +43,21 @@ __all__ = [
     "fmt_pct",
     "fmt_interval",
     "breakable",
+    "section_titles",
 ]
 
-_SECTIONS: tuple[tuple[str, str, Callable[[ReportContext], Any]], ...] = (
-    ("summary", "Executive summary", summary.build),
-    ("profile", "Intrinsic dimension across layers", profile.build),
-    ("spectra", "PCA spectra", spectra.build),
-    ("metrics", "Every metric, layer by layer", metrics.build),
-    ("sensitivity", "Sample-size sensitivity", sensitivity.build),
-    ("heads", "Attention heads", heads.build),
-    ("tokens", "Token embeddings", tokens.build),
-    ("geometry", "Linear probes and class geometry", geometry.build),
-    ("sweep", "Low-rank factorization sweep", sweep.build),
-    ("cost", "Cost of resizing", cost.build),
-    ("verdict", "Policy verdict", verdict.build),
-    ("environment", "Environment and provenance", environment.build),
-)
 
-
-SECTION_TITLES = tuple(title for _, title, _ in _SECTIONS)  # in report order: section n is SECTION_TITLES[n - 1]
+def section_titles() -> tuple[str, ...]:
+    """The sections' titles in report order: section n is ``section_titles()[n - 1]``."""
+    return tuple(part.title for part in section_parts())
 
 
 def build(result: AuditResult) -> ReportView:
     """The presentation model of ``result``."""
-    context = ReportContext(result, [key for key, _, _ in _SECTIONS])
-    sections = tuple(Section(key=key, number=number, title=title, data=make(context))
-                     for number, (key, title, make) in enumerate(_SECTIONS, 1))
+    parts = section_parts()
+    context = ReportContext(result, [part.key for part in parts])
+    sections = tuple(Section(key=part.key, number=number, title=part.title, data=part.build(context),
+                             template=part.template) for number, part in enumerate(parts, 1))
     return ReportView(
         title=result.title,
         subtitle="Efficiency audit: intrinsic dimension and rank of each layer's activations",

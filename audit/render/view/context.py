@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from ...results import AuditResult, LayerResult, MetricResult
 from .._numbers import finite
-from .figures import FigureBook, common_prefix
+from .figure_book import FigureBook, common_prefix
 from .metric_info import metric_infos
 
 __all__ = [

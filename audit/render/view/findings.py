@@ -1,6 +1,6 @@
 """The summary's findings: one sentence per candidate layer for narrowing, the least redundant
 layer, the output layer, and the layers the primary ID could not be computed on; and, for a
-transformer, the attention heads and the token embeddings (from their sections' modules)."""
+the stages' own findings come from :mod:`.stage_summary`."""
 
 from __future__ import annotations
 
@@ -10,19 +10,10 @@ from markupsafe import Markup
 
 from ...results import LayerResult
 from .._numbers import finite
-from . import cost, heads, sweep, tokens
 from .context import CANDIDATE_REDUNDANCY, ReportContext, ok_metric, pca_reach, redundancy_bounds
 from .format import fmt_dim, fmt_int, fmt_level, fmt_pct, fmt_range, plural
 
-__all__ = ["findings", "part_findings"]
-
-
-def part_findings(ctx: ReportContext) -> Iterator[Markup]:
-    """The findings on a transformer's attention heads and token embeddings, on the
-    factorization sweep and on the cost of resizing, where measured."""
-    resizing = None if cost.decision(ctx) else cost.finding(ctx)  # a decision leads page 1 instead
-    yield from (sentence for sentence in (heads.finding(ctx), tokens.finding(ctx), sweep.finding(ctx), resizing)
-                if sentence)
+__all__ = ["findings"]
 
 
 def findings(ctx: ReportContext) -> Iterator[Markup]:

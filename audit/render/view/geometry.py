@@ -10,7 +10,7 @@ from markupsafe import Markup
 from ...results import LayerResult, MetricResult
 from .. import plots
 from .context import ReportContext, ok_metric
-from .figures import FigureView
+from .figure_book import FigureView
 from .format import NONE, breakable, fmt_dim, fmt_int, fmt_interval, fmt_number, fmt_pct
 from .model import KEEP_ROWS
 

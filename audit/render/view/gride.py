@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import plots
 from .context import ReportContext, ok_metric
-from .figures import FigureView, detail_curve
+from .figure_book import FigureView, detail_curve
 from .format import fmt_common_level
 
 __all__ = ["gride_figure"]

@@ -8,7 +8,7 @@ from markupsafe import Markup
 
 from ...results import LayerResult
 from .context import ReportContext
-from .figures import FigureView
+from .figure_book import FigureView
 from .format import NONE, breakable, fmt_interval, formatter
 from .gride import gride_figure
 from .local_id import QuantileRow, local_id_rows

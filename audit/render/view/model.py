@@ -10,7 +10,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-__all__ = ["KEEP_ROWS", "Fact", "ReportView", "Section"]
+__all__ = ["KEEP_ROWS", "Fact", "PageDecision", "ReportView", "Section"]
 
 # tables of at most this many rows are kept on one page
 KEEP_ROWS = 14
@@ -25,15 +25,20 @@ class Fact:
 
 
 @dataclass(frozen=True)
+class PageDecision:
+    """What page 1 leads with when a stage measured a decision: its ``steps`` and where they were measured."""
+
+    steps: tuple[str, ...]
+    note: str
+
+
+@dataclass(frozen=True)
 class Section:
-    key: str  # anchor and template name: templates/_<key>.html.j2
+    key: str  # the anchor
     number: int
     title: str
     data: Any
-
-    @property
-    def template(self) -> str:
-        return f"_{self.key}.html.j2"
+    template: str  # templates/_<key>.html.j2, or <stage key>/<file> in a stage's package
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from markupsafe import Markup
 
 from ...audit_warnings import layer_warnings
-from ...results import AccuracyResult, ProbeInfo
+from ...results import ProbeInfo
+from ...stages.accuracy import AccuracyResult
 from .context import SETTLED_CHANGE, ReportContext, ok_metric
 from .format import fmt_dim, fmt_int, fmt_level, fmt_number, fmt_pct, fmt_range, plural
 

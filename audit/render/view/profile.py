@@ -10,7 +10,7 @@ from markupsafe import Markup
 from .. import plots
 from .._numbers import finite
 from .context import ReportContext, ok_metric
-from .figures import FigureView
+from .figure_book import FigureView
 from .format import fmt_common_level
 
 __all__ = ["ProfileView", "build"]

@@ -10,7 +10,7 @@ from ...results import LayerResult, MetricResult
 from .. import plots
 from .._numbers import item_at
 from .context import SETTLED_CHANGE, ReportContext, ok_metric
-from .figures import FigureView, detail_curve
+from .figure_book import FigureView, detail_curve
 from .format import NONE, breakable, fmt_bounds, fmt_dim, fmt_pct
 from .model import KEEP_ROWS
 

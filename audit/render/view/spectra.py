@@ -10,7 +10,7 @@ from ...results import LayerResult
 from .. import plots
 from .._numbers import finite
 from .context import ReportContext, ok_metric, pca_reach
-from .figures import FigureView
+from .figure_book import FigureView
 from .format import DASH, NONE, breakable, fmt_dim, fmt_int, fmt_pct
 from .model import KEEP_ROWS
 

@@ -9,14 +9,14 @@ from markupsafe import Markup
 
 from .. import plots
 from .._numbers import finite
-from . import cost
 from .context import ReportContext
-from .figures import FigureView
-from .findings import findings, part_findings
+from .figure_book import FigureView
+from .findings import findings
 from .format import fmt_common_level, fmt_dim, fmt_int, plural
 from .model import KEEP_ROWS
 from .notes import accuracy_note, settled_note, warnings
 from .overview import OverviewRow, id_header, linear_header, overview_rows
+from .stage_summary import page_decision, stage_findings
 
 __all__ = ["SummaryView", "build"]
 
@@ -44,14 +44,14 @@ def build(ctx: ReportContext) -> SummaryView:
     found = tuple(warnings(ctx))
     rows = overview_rows(ctx)
     level = fmt_common_level(ctx.primary_metric(layer) for layer in ctx.result.layers)
+    decided = page_decision(ctx)
     return SummaryView(
-        decision=cost.decision(ctx),
-        decision_note=f"Measured in Section {ctx.section_number('cost')}: quality on held-out probe samples with its "
-                      "interval; latency paired with the original in the same runs." if ctx.result.cost else "",
+        decision=decided[1].steps if decided else (),
+        decision_note=decided[1].note if decided else "",
         lead=_lead(ctx),
         findings=tuple(findings(ctx)),
         advice=_advice(sum(row.candidate for row in rows)),
-        part_findings=tuple(part_findings(ctx)),
+        part_findings=tuple(stage_findings(ctx)),
         notes=tuple(note for note in (accuracy_note(ctx), settled_note(ctx)) if note),
         warnings=found,
         all_clear="" if found else "No warnings: every selected metric ran on every layer, on all its points, none of them duplicates.",

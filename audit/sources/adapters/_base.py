@@ -61,7 +61,8 @@ class ModelAdapter:
 
     def check(self, spec) -> None:
         """Cross-key rules between the model section and the rest of ``spec`` (an AuditSpec being
-        validated); each broken rule a ``cross_key`` PydanticCustomError naming its key."""
+        validated); each broken rule a ``cross_key`` PydanticCustomError naming its key. What a
+        stage needs of the model is the stage's rule (``Stage.check``)."""
         from ...spec import TEXT_SUFFIXES
 
         text = Path(spec.probe.source).suffix.lower() in TEXT_SUFFIXES
@@ -69,16 +70,11 @@ class ModelAdapter:
         if text != self.reads_text:
             raise PydanticCustomError("cross_key", "text probes (.txt, .jsonl) go with model kind {kinds}, and only they do",
                                       {"key": "probe.source", "kinds": text_kinds})
-        if spec.sweep is not None and not self.replaceable_weights:
-            raise PydanticCustomError("cross_key", "sweep needs a model whose weights can be replaced (kind {kinds}), "
-                                      "not {kind}", {"key": "sweep", "kind": self.kind,
-                                                     "kinds": _kinds_with("replaceable_weights")})
-        for key in ("heads", "token_embeddings"):
-            if getattr(spec, key) is not None and not self.reads_text:
-                raise PydanticCustomError("cross_key", "{key} needs model kind {kinds}", {"key": key, "kinds": text_kinds})
-        if spec.cost is not None and spec.cost.sequence_length is not None and not self.reads_text:
-            raise PydanticCustomError("cross_key", "{key} applies to text models (model kind {kinds}) only",
-                                      {"key": "cost.sequence_length", "kinds": text_kinds})
+
+    @staticmethod
+    def kinds_with(capability: str) -> str:
+        """The kinds that have ``capability`` (a class attribute), for messages: ``transformers or onnx``."""
+        return _kinds_with(capability)
 
     def load(self, loaded) -> LoadedModel:
         """The model, every failure to read it a :class:`~audit.errors.SourceError` naming the file."""

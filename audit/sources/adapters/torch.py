@@ -64,24 +64,24 @@ class TorchModuleAdapter(ModelAdapter):
         return [name for name in audited if isinstance(modules.get(name), torch.nn.Linear)]
 
     def factorizable(self, model: LoadedModel) -> list[str]:
-        from ...sweep.setup import FACTORIZABLE
+        from ...stages.sweep.setup import FACTORIZABLE
 
         return [name for name, child in model.module.named_modules() if name and isinstance(child, FACTORIZABLE)]
 
     def bench(self, loaded, model: LoadedModel, probe, progress):
-        from ...cost.bench import Bench
+        from ...stages.cost.bench import Bench
 
         return Bench(loaded, model, probe, progress)
 
     @property
     def exporter(self) -> str:
-        from ...cost.onnx_timing import EXPORTER
+        from ...stages.cost.onnx_timing import EXPORTER
 
         return EXPORTER
 
     @property
     def flop_counter(self) -> str:
-        from ...cost.stage import FLOP_COUNTER
+        from ...stages.cost.stage import FLOP_COUNTER
 
         return FLOP_COUNTER
 

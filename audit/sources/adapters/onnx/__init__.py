@@ -76,18 +76,18 @@ class OnnxAdapter(ModelAdapter):
         return [name for name in audited if name in dense]
 
     def bench(self, loaded, model: LoadedModel, probe, progress):
-        from ....cost.onnx_bench import OnnxBench
+        from ....stages.cost.onnx_bench import OnnxBench
 
         return OnnxBench(loaded, model, probe, progress)
 
     @property
     def exporter(self) -> str:
-        from ....cost.onnx_bench import ONNX_EXPORTER
+        from ....stages.cost.onnx_bench import ONNX_EXPORTER
 
         return ONNX_EXPORTER
 
     @property
     def flop_counter(self) -> str:
-        from ....cost.onnx_bench import ONNX_FLOP_COUNTER
+        from ....stages.cost.onnx_bench import ONNX_FLOP_COUNTER
 
         return ONNX_FLOP_COUNTER

@@ -1,0 +1,57 @@
+"""FLOPs per sample of an ONNX graph, counted the way torch's ``FlopCounterMode`` counts a torch
+model: every matrix product (``MatMul``, ``Gemm``, ``Conv``, ``ConvTranspose``) at 2 FLOPs per
+multiply-add, elementwise work not counted.
+
+Shapes come from one run of the graph on one sample with every activation exposed, so dynamic
+dimensions (image sizes, sequence lengths) are the probe's own.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from onnx import numpy_helper
+
+from ...sources.adapters.onnx.graph import activations, infer_shapes, runtime_session, with_outputs
+
+__all__ = ["COUNTED_OPS", "flops_per_sample"]
+
+COUNTED_OPS = ("MatMul", "Gemm", "Conv", "ConvTranspose")
+
+
+def flops_per_sample(proto, input_name: str, sample: np.ndarray) -> int:
+    """FLOPs of one forward pass of the ONNX model ``proto`` on ``sample`` (a batch of one, of the
+    input's dtype) fed to ``input_name``."""
+    proto = infer_shapes(proto)
+    names = [name for name, _ in activations(proto, input_name)]
+    extra = [name for name in names if name not in {output.name for output in proto.graph.output}]
+    session = runtime_session(with_outputs(proto, extra).SerializeToString())
+    wanted = [output.name for output in session.get_outputs()]
+    shapes = _weight_shapes(proto.graph)
+    shapes[input_name] = sample.shape
+    shapes.update((name, value.shape) for name, value in zip(wanted, session.run(wanted, {input_name: sample})))
+    return sum(_node_flops(node, shapes) for node in proto.graph.node if node.op_type in COUNTED_OPS)
+
+
+def _weight_shapes(graph) -> dict[str, tuple]:
+    shapes = {init.name: tuple(init.dims) for init in graph.initializer}
+    for node in graph.node:
+        if node.op_type == "Constant":
+            for attribute in node.attribute:
+                if attribute.name == "value":
+                    shapes[node.output[0]] = tuple(numpy_helper.to_array(attribute.t).shape)
+    return shapes
+
+
+def _node_flops(node, shapes: dict[str, tuple]) -> int:
+    if any(name not in shapes for name in (*node.input[:2], node.output[0])):
+        return 0  # a product inside a subgraph, or of tensors not computed here
+    first, second, out = shapes[node.input[0]], shapes[node.input[1]], shapes[node.output[0]]
+    if node.op_type == "MatMul":
+        return 2 * int(np.prod(out)) * int(first[-1])
+    if node.op_type == "Gemm":
+        trans_a = any(a.name == "transA" and a.i for a in node.attribute)
+        return 2 * int(np.prod(out)) * int(first[0] if trans_a else first[1])
+    if node.op_type == "Conv":  # weight (C_out, C_in / groups, *kernel)
+        return 2 * int(np.prod(out)) * int(np.prod(second[1:]))
+    # ConvTranspose: each input element meets a (C_out / groups, *kernel) slice of the weight
+    return 2 * int(np.prod(first)) * int(np.prod(second[1:]))

@@ -1,0 +1,63 @@
+"""The recommended width of a target and the sentence giving it with its evidence.
+
+The recommendation is the smallest candidate whose quality retained reaches the floor; the
+sentence compares it with the original on every measured axis (model bytes, FLOPs, p50 latency,
+vector store, money) so a reviewer can check it against the savings table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .result import CostRow
+
+__all__ = ["recommended_row", "recommendation_sentence"]
+
+
+def recommended_row(candidates: Sequence[CostRow], floor: float) -> CostRow | None:
+    kept = [row for row in candidates if row.quality is not None and row.quality.retained >= floor]
+    return min(kept, key=lambda row: row.width) if kept else None
+
+
+def recommendation_sentence(name: str, kind: str, original: CostRow, chosen: CostRow | None,
+                            candidates: Sequence[CostRow], floor: float) -> str:
+    what = "dimensions" if kind == "embedding" else "rank"
+    if not candidates:
+        return f"{name}: no candidate {what} below {original.width} was proposed; nothing to recommend."
+    if chosen is None:
+        best = max((row for row in candidates if row.quality), key=lambda row: row.quality.retained, default=None)
+        reach = "" if best is None else (f"; the best, {best.width}, keeps {best.quality.retained:.1%} "
+                                          f"({best.quality.measure})")
+        return f"{name}: keep {original.width}: no candidate keeps {floor:.0%} of the quality{reach}."
+    verb = f"reduce {name} from {original.width} to {chosen.width} dimensions" if kind == "embedding" else \
+        f"factorize {name} at rank {chosen.width} (full rank {original.width})"
+    evidence = [f"it keeps {chosen.quality.retained:.1%}{_interval(chosen.quality)} ({chosen.quality.measure}"
+                f"{_held_out(chosen.quality)}; floor {floor:.0%})"]
+    evidence += _changes(original, chosen)
+    return f"Recommended: {verb}; " + ", ".join(evidence) + "."
+
+
+def _interval(quality) -> str:
+    if quality.ci_low is None or quality.ci_high is None:
+        return ""
+    return f" [{quality.ci_low:.1%}, {quality.ci_high:.1%}]"
+
+
+def _held_out(quality) -> str:
+    return f" on {quality.n_samples:,} held-out samples" if quality.n_samples else ""
+
+
+def _changes(original: CostRow, chosen: CostRow) -> list[str]:
+    pairs = [("model float32 bytes", original.model_bytes["float32"], chosen.model_bytes["float32"]),
+             ("FLOPs per sample", original.flops_per_sample, chosen.flops_per_sample)]
+    if chosen.timing and chosen.timing.reference_p50_s:  # against the original timed in the same runs
+        pairs.append(("ONNX p50 latency", chosen.timing.reference_p50_s, chosen.timing.p50_s))
+    if original.store_bytes and chosen.store_bytes:
+        pairs.append(("vector store", original.store_bytes, chosen.store_bytes))
+    if original.money and chosen.money and original.money.total_per_month:
+        pairs.append(("money per month", original.money.total_per_month, chosen.money.total_per_month))
+    return [f"{label} {_signed(after / before - 1)}" for label, before, after in pairs if before]
+
+
+def _signed(change: float) -> str:
+    return f"{change:+.1%}".replace("-", "\u2212")

@@ -1,0 +1,61 @@
+"""The policy figures of the cost stage: one value per cost target, read from its recommended row
+against its original."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ...policy.figure import Figure
+from ...policy.paths import at as _at
+
+__all__ = ["COST_FIGURES"]
+
+
+def _recommended_row(target) -> dict | None:
+    """A cost target's recommended candidate row; None when no candidate kept the quality floor."""
+    width = _at(target, "recommended")
+    return next((row for row in _at(target, "candidates") or () if row.get("width") == width), None) \
+        if width is not None else None
+
+
+def _of_recommended(path: str) -> Callable[[object], object]:
+    """Reads ``path`` of a cost target's recommended row (None without a recommendation)."""
+    def read(target):
+        row = _recommended_row(target)
+        return None if row is None else _at(row, path)
+    return read
+
+
+def _saved(path: str, *, share: bool) -> Callable[[object], float | None]:
+    """Reads what the recommended row saves on ``path`` against the original: the amount
+    (original - recommended) or its ``share`` of the original (1 - recommended / original)."""
+    def read(target):
+        row = _recommended_row(target)
+        new, old = (None, None) if row is None else (_at(row, path), _at(target, f"original.{path}"))
+        if new is None or old is None or (share and old == 0):
+            return None
+        return 1 - new / old if share else old - new
+    return read
+
+
+COST_FIGURES: dict[str, Figure] = {
+    "resize_recommended": Figure("each cost target: 1 when a candidate width keeps the quality floor, else 0",
+                                 "cost.targets.*.recommended", read=lambda width: width is not None),
+    "recommended_width": Figure("each cost target's recommended width (rank, for a Linear layer)",
+                                "cost.targets.*.recommended"),
+    "quality_retained": Figure("each cost target's recommended variant: quality kept (1 = the original's)",
+                               "cost.targets.*", read=_of_recommended("quality.retained")),
+    "quality_retained_low": Figure("each cost target's recommended variant: lower end of the bootstrap interval of "
+                                   "its quality kept over the held-out samples", "cost.targets.*",
+                                   read=_of_recommended("quality.ci_low")),
+    "model_bytes_reduction": Figure("each cost target's recommended variant: share of the model's bytes saved",
+                                    "cost.targets.*", read=_saved("model_bytes.float32", share=True)),
+    "flops_reduction": Figure("each cost target's recommended variant: share of FLOPs per sample saved",
+                              "cost.targets.*", read=_saved("flops_per_sample", share=True)),
+    "store_bytes_reduction": Figure("each cost target's recommended variant: share of vector-store bytes saved",
+                                    "cost.targets.*", read=_saved("store_bytes", share=True)),
+    "latency_change": Figure("each cost target's recommended variant: ONNX p50 latency / the original's - 1",
+                             "cost.targets.*", read=_of_recommended("timing.p50_change")),
+    "money_saved_per_month": Figure("each cost target's recommended variant: money per month saved",
+                                    "cost.targets.*", read=_saved("money.total_per_month", share=False)),
+}

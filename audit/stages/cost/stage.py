@@ -1,0 +1,165 @@
+"""The cost stage, orchestration only: which targets, their candidate widths, each variant built
+for real, estimated (:mod:`.estimate`), timed through ONNX Runtime (:mod:`.onnx_timing`), scored
+(:mod:`.quality`, :mod:`audit.outputs`), priced (:mod:`.money`) and recommended
+(:mod:`.recommend`) against the original (:mod:`.bench`) -> :class:`~audit.results.CostResult`.
+
+Targets: the model's output embedding (reduced by PCA; ``cost.embedding``) and the audited
+``nn.Linear`` layers the spec selects (factorized by truncated SVD; ``cost.factorize``). The stage
+takes the loaded model handle and asks its adapter (:mod:`audit.sources.adapters`) for the dense
+layers and the bench: a torch model is measured through :class:`.bench.Bench` (variants are torch
+modules, exported to time them), an ONNX model through :class:`.onnx_bench.OnnxBench` (variants
+are edited graphs).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import importlib.metadata
+
+import numpy as np
+
+from .bench import Bench
+from .candidates import candidate_widths
+from .recommend import recommendation_sentence, recommended_row
+from .result import CostResult, CostSettings, CostTarget
+from .scores import COSINE_POINTS, INTERVAL, embedding_quality, linear_scorer, original_embedding_quality
+from .variants import EmbeddingProjector
+
+__all__ = ["plan_factorized", "cost_result", "FLOP_COUNTER"]
+
+FLOP_COUNTER = ("torch.utils.flop_counter.FlopCounterMode on one sample (dispatcher level: every matmul, attention "
+                "included; a multiply-add is 2 FLOPs; elementwise work not counted)")
+_PER_SAMPLE = "one point per sample"
+
+
+def plan_factorized(loaded, model, audited: list[str]) -> tuple[str, ...]:
+    """The audited dense layers ``cost.factorize`` selects (all of them by default): ``nn.Linear``
+    modules, or for an ONNX model the outputs of ``Gemm``/``MatMul`` nodes with a weight
+    initializer. A pattern matching none is a spec error naming its line; checked before the
+    probe is run."""
+    cost = loaded.spec.cost
+    if cost is None:
+        return ()
+    dense = _dense_layers(model, audited)
+    if cost.factorize is None:
+        return tuple(dense)
+    for index, pattern in enumerate(cost.factorize):
+        if not any(fnmatch.fnmatchcase(name, pattern) for name in dense):
+            raise loaded.error(("cost", "factorize", index),
+                               f"pattern {pattern!r} matches no audited dense layer (audited: {', '.join(dense) or 'none'}; "
+                               f"a layer must be in layers.include to be factorized)")
+    return tuple(name for name in dense if any(fnmatch.fnmatchcase(name, p) for p in cost.factorize))
+
+
+def _dense_layers(model, audited: list[str]) -> list[str]:
+    return model.adapter.dense_layers(model, audited)
+
+
+def cost_result(loaded, model, probe, captured, layers, factorized, use_accuracy: bool, progress) -> CostResult | None:
+    """The cost of resizing the targets; None when the spec has no ``cost`` block."""
+    cost = loaded.spec.cost
+    if cost is None:
+        return None
+    settings = _settings(cost, model)
+    embedding = _embedding_layer(loaded, layers, use_accuracy)
+    if embedding is None and not factorized:
+        return CostResult("not_computed", "nothing to resize: no output embedding (the output is class scores, not "
+                          "audited, or cost.embedding is no) and no audited dense layer selected by cost.factorize",
+                          (), settings, cost.quality_floor)
+    bench = model.adapter.bench(loaded, model, probe, progress)
+    settings = dataclasses.replace(settings, sequence_length=bench.sequence_length)
+    targets = [_embedding_target(bench, embedding, captured.layers[embedding.name])] if embedding else []
+    by_name = {layer.name: layer for layer in layers}
+    targets += [_linear_target(bench, by_name[name], use_accuracy) for name in factorized]
+    return CostResult("ok", "", tuple(targets), settings, cost.quality_floor)
+
+
+def _settings(cost, model) -> CostSettings:
+    try:
+        runtime = importlib.metadata.version("onnxruntime")
+    except importlib.metadata.PackageNotFoundError:
+        runtime = None
+    return CostSettings(
+        stored_vectors=cost.stored_vectors, store_dtype=cost.store_dtype, queries_per_month=cost.queries_per_month,
+        prices=cost.prices.model_dump(), id_margin=cost.id_margin, recall_k=cost.recall_k, holdout=cost.holdout,
+        measured=cost.measure, batch_size=cost.batch_size, sequence_length=cost.sequence_length, warmup=cost.warmup,
+        repeats=cost.repeats, threads=cost.threads, onnxruntime=runtime, exporter=model.adapter.exporter,
+        flop_counter=model.adapter.flop_counter,
+    )
+
+
+def _embedding_layer(loaded, layers, use_accuracy: bool):
+    """The audited output layer holding one embedding per sample, as ``cost.embedding`` asks:
+    ``auto`` leaves out class scores and any other task-fixed output, ``yes`` costs it anyway."""
+    choice = loaded.spec.cost.embedding
+    if choice == "no":
+        return None
+    found = next((layer for layer in layers if layer.is_output and layer.reduction == _PER_SAMPLE), None)
+    if choice == "yes" and found is None:
+        raise loaded.error(("cost", "embedding"), "the model's output is not among the audited layers as one vector "
+                           "per sample: add its last module (or 'output') to layers.include")
+    return None if choice == "auto" and (use_accuracy or found is None or found.task_fixed) else found
+
+
+def _embedding_target(bench: Bench, layer, captured) -> CostTarget:
+    cost = bench.cost
+    fit, heldout = _split_rows(captured, bench.split)
+    candidates = candidate_widths(layer, margin=cost.id_margin, extra=cost.widths, limit=min(layer.width, fit.shape[0]))
+    measure_name = f"recall@{min(cost.recall_k, heldout.shape[0] - 1)}"
+    original = bench.row(bench.original, layer.width, ("original",), vectors=True, original=True,
+                         quality=original_embedding_quality(measure_name, heldout.shape[0]))
+    rows = []
+    if candidates:
+        projector = EmbeddingProjector(fit, max(c.width for c in candidates), seed=bench.seed)
+        for candidate in candidates:
+            bench.progress.stage(f"cost: {layer.name} reduced to {candidate.width} dimensions")
+            quality = embedding_quality(measure_name, heldout, projector.transform(heldout, candidate.width),
+                                        k=cost.recall_k, seed=bench.seed)
+            variant = bench.projected(projector.axes(candidate.width))
+            rows.append(bench.row(variant, candidate.width, candidate.sources, vectors=True, quality=quality))
+    method = (f"PCA fitted on {fit.shape[0]:,} probe embeddings of {layer.name} (a seeded share "
+              f"{1 - cost.holdout:.0%} of the probe); the variant is the model followed by a bias-free linear map "
+              f"{layer.width} -> k, z = e V_k^T (the top-k principal axes). Quality, on the other "
+              f"{heldout.shape[0]:,} samples (held out: the PCA never saw them): {measure_name} of cosine neighbours "
+              f"of the reduced against the full embeddings, with a {INTERVAL}, and pairwise cosine preservation "
+              f"over {min(COSINE_POINTS, heldout.shape[0]):,} of them.")
+    return _target(layer, "embedding", original, rows, cost.quality_floor, method)
+
+
+def _split_rows(captured, split) -> tuple[np.ndarray, np.ndarray]:
+    """The captured embeddings of the samples to fit on and of the held-out ones."""
+    matrix, samples = captured.matrix, captured.samples
+    return matrix[np.isin(samples, split.fit)], matrix[np.isin(samples, split.heldout)]
+
+
+def _linear_target(bench: Bench, layer, use_accuracy: bool) -> CostTarget:
+    cost = bench.cost
+    n_in, n_out = bench.linear_shape(layer.name)
+    candidates = candidate_widths(layer, margin=cost.id_margin, extra=cost.ranks, limit=min(n_in, n_out))
+    score = linear_scorer(bench.baseline_outputs(), bench.heldout_labels if use_accuracy else None, seed=bench.seed)
+    original = bench.row(bench.original, min(n_in, n_out), ("original",), vectors=False, original=True,
+                         quality=score(bench.baseline_outputs()))
+    rows = []
+    for candidate in candidates:
+        bench.progress.stage(f"cost: {layer.name} factorized at rank {candidate.width}")
+        with bench.factorized(layer.name, candidate.width) as variant:
+            quality = score(bench.outputs(variant))
+            rows.append(bench.row(variant, candidate.width, candidate.sources, vectors=False, quality=quality))
+    measured = "accuracy on the probe's labels relative to the original's" if use_accuracy else \
+        "mean cosine of the model's outputs to the original's"
+    method = (f"Truncated SVD of the {n_out} x {n_in} weight, W ~ U_r S_r V_r^T, as two "
+              f"{bench.linear_kind} layers ({n_in} -> r -> {n_out}); parameters fall below the "
+              f"original's for r < {n_in * n_out / (n_in + n_out):.1f}. The SVD uses no data; quality: {measured}, "
+              f"on the {len(bench.split.heldout):,} held-out probe samples every variant of the audit is scored on, "
+              f"with a {INTERVAL}.")
+    return _target(layer, "linear", original, rows, cost.quality_floor, method, module_type=bench.linear_kind)
+
+
+def _target(layer, kind, original, rows, floor, method, module_type=None) -> CostTarget:
+    chosen = recommended_row(rows, floor)
+    return CostTarget(
+        name=layer.name, kind=kind, module_type=module_type or layer.module_type, width=original.width,
+        original=original, candidates=tuple(rows), recommended=None if chosen is None else chosen.width,
+        recommendation=recommendation_sentence(layer.name, kind, original, chosen, rows, floor), method=method,
+    )

@@ -110,11 +110,11 @@ def test_debug_shows_the_traceback(tmp_path):
 def test_readme_documents_every_spec_key_and_metric_option():
     from audit.metrics import registry
     from audit.sources.adapters import adapters
-    from audit.spec import AuditSpec, CaptureSpec, DistillSpec, LayersSpec, OutputSpec, ProbeSpec, SweepSpec
+    from audit.spec import AuditSpec, CaptureSpec, DistillSpec, ImageSpec, LayersSpec, OutputSpec, ProbeSpec, SweepSpec
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     section = readme[readme.index("## The audit spec"): readme.index("## The estimators")]
-    sections = (AuditSpec, ProbeSpec, LayersSpec, CaptureSpec, OutputSpec, SweepSpec, DistillSpec)
+    sections = (AuditSpec, ProbeSpec, ImageSpec, LayersSpec, CaptureSpec, OutputSpec, SweepSpec, DistillSpec)
     keys = {key for model in (*sections, *(adapter.spec_model for adapter in adapters())) for key in model.model_fields}
     for name, definition in registry().items():
         keys |= {f"{name}:"} | {f"{option}:" for option in definition.params.model_fields}

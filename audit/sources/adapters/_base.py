@@ -62,11 +62,12 @@ class ModelAdapter:
     def check(self, spec) -> None:
         """Cross-key rules between the model section and the rest of ``spec`` (an AuditSpec being
         validated); each broken rule a ``cross_key`` PydanticCustomError naming its key."""
-        from ...spec import TEXT_SUFFIXES
-
-        text = Path(spec.probe.source).suffix.lower() in TEXT_SUFFIXES
+        probe = spec.probe
         text_kinds = _kinds_with("reads_text")
-        if text != self.reads_text:
+        if probe.is_folder and self.reads_text:
+            raise PydanticCustomError("cross_key", "model kind {kind} reads text, not a folder of images",
+                                      {"key": "probe.source", "kind": self.kind})
+        if not probe.is_folder and probe.is_text != self.reads_text:
             raise PydanticCustomError("cross_key", "text probes (.txt, .jsonl) go with model kind {kinds}, and only they do",
                                       {"key": "probe.source", "kinds": text_kinds})
         if spec.sweep is not None and not self.replaceable_weights:

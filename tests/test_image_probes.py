@@ -247,7 +247,7 @@ def test_images_of_different_sizes_need_probe_image_size(lines, tmp_path, capsys
     ("  source: lines/\n  image: {layout: CHW}\n", ":6: probe.image.layout: Input should be 'NCHW' or 'NHWC'"),
     ("  source: lines/\n  labels: y\n", ":6: probe.labels: does not apply to a folder of images"),
     ("  source: probe.npz\n  image: {}\n", ":6: probe.image: applies to a folder of images only"),
-    ("  source: lines\n", ":5: probe.source: probe files must be .npz, .npy, .csv, .txt, .jsonl, or a folder"),
+    ("  source: lines\n", ":5: probe.source: probe files must be .npz, .npy, .csv, .parquet, .txt, .jsonl, or a folder"),
 ])
 def test_bad_image_keys_are_one_line_at_their_key(tmp_path, capsys, probe, expected):
     if "lines/" in probe:

@@ -1,5 +1,6 @@
-"""Probe loaders: .npz/.npy arrays, CSV (feature columns and a label column), folders of images
-(:mod:`.images`), texts (.txt, .jsonl) and built-in scikit-learn datasets. Features come back as a float array (or a list of texts),
+"""Probe loaders: .npz/.npy arrays, CSV and Parquet (feature columns and a label column; Parquet
+text for text models, :mod:`.parquet`), folders of images (:mod:`.images`), texts (.txt, .jsonl)
+and built-in scikit-learn datasets. Features come back as a float array (or a list of texts),
 labels (if any) as integers, with the class names where the source has them."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from ..errors import SourceError
 from ..results import ProbeInfo
 from .adapters import adapter_for
 from .images import load_images, scan_folder
+from .parquet import read_parquet
 
 __all__ = ["Probe", "load_probe"]
 
@@ -40,8 +42,12 @@ def load_probe(loaded) -> Probe:
         features, labels, classes = _read_folder(loaded)
     else:
         path = loaded.resolve(source)
-        reader = {".npz": _read_npz, ".npy": _read_npy, ".csv": _read_csv, ".txt": read_txt, ".jsonl": read_jsonl}
-        features, labels = reader[path.suffix.lower()](path, probe_spec)
+        suffix = path.suffix.lower()
+        if suffix == ".parquet":
+            features, labels = read_parquet(path, probe_spec, text=adapter_for(loaded.spec.model.kind).reads_text)
+        else:
+            reader = {".npz": _read_npz, ".npy": _read_npy, ".csv": _read_csv, ".txt": read_txt, ".jsonl": read_jsonl}
+            features, labels = reader[suffix](path, probe_spec)
     checker = _checked_texts if isinstance(features, list) else _checked
     if classes is None and labels is not None and np.asarray(labels).dtype.kind not in "iub":
         classes = tuple(str(name) for name in np.unique(np.asarray(labels)))
@@ -122,10 +128,13 @@ def _read_csv(path: Path, probe_spec):
     if len(rows) < 2:
         raise SourceError(str(path), "needs a header row and at least one data row")
     header, body = rows[0], rows[1:]
-    label_column = probe_spec.labels
-    if label_column is not None and label_column not in header:
-        raise SourceError(str(path), f"has no column {label_column!r} (columns: {', '.join(header)})")
-    feature_columns = [i for i, name in enumerate(header) if name != label_column]
+    label_column, chosen = probe_spec.labels, probe_spec.features
+    named = [chosen] if isinstance(chosen, str) else list(chosen or [])
+    for name in [*named, *([label_column] if label_column is not None else [])]:
+        if name not in header:
+            raise SourceError(str(path), f"has no column {name!r} (columns: {', '.join(header)})")
+    feature_columns = ([header.index(name) for name in named] if named
+                       else [i for i, name in enumerate(header) if name != label_column])
     features = _numeric(path, body, feature_columns, header)
     labels = None
     if label_column is not None:

@@ -51,7 +51,7 @@ class ModelAdapter:
     kind: ClassVar[str]
     spec_model: ClassVar[type[BaseModel]]
     order: ClassVar[int] = 100  # place among the kinds in listings and messages
-    reads_text: ClassVar[bool] = False  # text probes (.txt, .jsonl), heads, token embeddings, cost.sequence_length
+    reads_text: ClassVar[bool] = False  # text probes (.txt, .jsonl; .parquet as text), heads, token embeddings, cost.sequence_length
     replaceable_weights: ClassVar[bool] = False  # the sweep can swap its layers for factorized ones
     own_image_processor: ClassVar[bool] = False  # prepares a folder of images itself (no probe.image)
 
@@ -71,9 +71,12 @@ class ModelAdapter:
         if probe.is_folder and self.reads_text and not self.own_image_processor:
             raise PydanticCustomError("cross_key", "model kind {kind} reads text, not a folder of images",
                                       {"key": "probe.source", "kind": self.kind})
-        if not probe.is_folder and probe.is_text != self.reads_text:
+        if not (probe.is_folder or probe.is_table) and probe.is_text != self.reads_text:
             raise PydanticCustomError("cross_key", "text probes (.txt, .jsonl) go with model kind {kinds}, and only they do",
                                       {"key": "probe.source", "kinds": text_kinds})
+        if probe.is_table and self.reads_text and probe.features is not None:
+            raise PydanticCustomError("cross_key", "model kind {kind} reads the text column (probe.text_field), "
+                                      "not feature columns", {"key": "probe.features", "kind": self.kind})
         if spec.sweep is not None and not self.replaceable_weights:
             raise PydanticCustomError("cross_key", "sweep needs a model whose weights can be replaced (kind {kinds}), "
                                       "not {kind}", {"key": "sweep", "kind": self.kind,

@@ -462,7 +462,11 @@ def _check_files(loaded: LoadedSpec) -> None:
     named = [(("probe", "source"), spec.probe.source)] if probe_file else []
     named += adapter_for(spec.model.kind).files(loaded)
     for loc, relative in named:
-        if not loaded.resolve(relative).is_file():
+        try:
+            found = loaded.resolve(relative).is_file()
+        except (OSError, ValueError) as error:  # a name too long for the file system: not a file it can hold
+            raise loaded.error(loc, f"cannot look for {relative!r}: {getattr(error, 'strerror', None) or error}") from None
+        if not found:
             raise loaded.error(loc, f"file not found: {loaded.resolve(relative)}")
 
 

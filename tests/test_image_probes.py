@@ -285,3 +285,10 @@ def test_read_image_refuses_other_formats_and_wide_pixels(tmp_path):
     Image.fromarray(np.full((4, 4), 40000, dtype=np.uint16)).save(tmp_path / "deep.png")
     with pytest.raises(SourceError, match="images must have 8 bits per channel"):
         read_image(tmp_path / "deep.png")
+
+
+@pytest.mark.parametrize("source", ["a" * 300 + "/", "a" * 300 + ".npz"])
+def test_a_name_too_long_for_the_file_system_is_one_line(tmp_path, capsys, source):
+    spec = write_spec(tmp_path, ONNX_MODEL, f"  source: {source}\n")
+    line = one_error_line(capsys, ["validate", str(spec)])  # was exit 3: pathlib raises ENAMETOOLONG
+    assert line.startswith(f"error: {spec}:5: probe.source: ") and line.endswith("File name too long")

@@ -41,8 +41,12 @@ class ImageFolder:
 
 def scan_folder(folder: Path) -> ImageFolder:
     """The folder's images and labels, from names alone; a bad layout is a :class:`SourceError`."""
-    if not folder.exists():
-        raise SourceError(str(folder), "folder not found")
+    try:
+        folder.stat()
+    except FileNotFoundError:
+        raise SourceError(str(folder), "folder not found") from None
+    except (OSError, ValueError) as error:  # a name too long, a NUL byte, no permission
+        raise SourceError(str(folder), f"cannot look at it: {getattr(error, 'strerror', None) or error}") from None
     if not folder.is_dir():
         raise SourceError(str(folder), "is a file, not a folder of images")
     entries = _visible(folder)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .results import Verdict
 from .policy.figures import as_number, derived_figures, metric_path, walk
+from .results import Verdict
 
 __all__ = ["Delta", "Comparison", "compare", "LAYER_FIGURES", "MODEL_FIGURES"]
 

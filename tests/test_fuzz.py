@@ -8,7 +8,8 @@ property is the input-error contract: the outcome is success or exit 2 with exac
 - specs: the three example specs mutated (keys dropped, renamed, retyped; random scalars, lists
   and mappings put in), random YAML documents, random YAML-ish text and random bytes;
 - policy files: the stock packs mutated the same way, checked with ``validate --policy``;
-- probe files: CSV, NPZ, NPY and JSONL files, well-formed with odd contents, mistyped, or cut short.
+- probe files: CSV, NPZ, NPY, JSONL and Parquet files and images in a probe folder (PNG and JPEG),
+  well-formed with odd contents, mistyped, or cut short.
 
 The cases are fixed (``derandomize``) so CI runs the same ones every time; set
 ``MODEL_AUDIT_FUZZ=explore`` for a random search ten times as long. A failure hypothesis
@@ -279,6 +280,81 @@ def test_jsonl_probes(probe_specs, data):
     lines = [json.dumps(record) for record in records] + data.draw(st.lists(st.text(max_size=10), max_size=2))
     content = "\n".join(lines).encode("utf-8", "surrogatepass")
     load_written_probe(probe_specs["p.jsonl"], "p.jsonl", cut(data.draw, content))
+
+
+def _parquet_bytes(columns: dict) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    buffer = io.BytesIO()
+    pq.write_table(pa.table(columns), buffer)
+    return buffer.getvalue()
+
+
+parquet_columns = st.sampled_from(["float", "int", "bool", "str", "list"]).flatmap(lambda kind: st.lists(st.one_of(
+    st.none(), {"float": st.floats(allow_nan=True, allow_infinity=True), "int": st.integers(-2**40, 2**40),
+                "bool": st.booleans(), "str": st.text(max_size=4),
+                "list": st.lists(st.one_of(st.none(), st.floats(-1e6, 1e6)), max_size=3)}[kind]), min_size=3, max_size=3))
+
+
+@pytest.fixture(scope="module")
+def parquet_spec(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("fuzz-parquet")
+    (folder / "p.parquet").write_bytes(b"")
+    model = f"  kind: torch\n  factory: {ROOT}/examples/digits-mlp/model.py:build\n"
+    (folder / "spec.yaml").write_text(f"model:\n{model}probe:\n  source: p.parquet\n  labels: label\n")
+    return load_spec(folder / "spec.yaml")
+
+
+@cases(200)
+@given(data=st.data())
+def test_parquet_probes(parquet_spec, data):
+    names = data.draw(st.lists(st.sampled_from(["a", "b", "label"]), min_size=1, max_size=3, unique=True))
+    rows = data.draw(st.integers(0, 3))
+    columns = {name: data.draw(parquet_columns)[:rows] for name in names}
+    try:
+        content = _parquet_bytes(columns)
+    except Exception:  # values pyarrow cannot build a table from: not a file anyone could hand us
+        content = data.draw(st.binary(max_size=100))
+    load_written_probe(parquet_spec, "p.parquet", cut(data.draw, content))
+
+
+@pytest.fixture(scope="module")
+def image_specs(tmp_path_factory) -> dict:
+    """Specs on one folder of two class folders, resizing (``size``) and not; cases rewrite its images."""
+    folder = tmp_path_factory.mktemp("fuzz-images")
+    for name in ("a/x.png", "b/y.jpg"):
+        (folder / "images" / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / "images" / name).write_bytes(b"")
+    model = f"  kind: torch\n  factory: {ROOT}/examples/digits-mlp/model.py:build\n"
+    specs = {}
+    for key, image in (("sized", "  image: {size: [8, 8], mode: L, mean: [0.5], std: 0.25}\n"), ("own", "")):
+        (folder / f"{key}.yaml").write_text(f"model:\n{model}probe:\n  source: images/\n{image}")
+        specs[key] = load_spec(folder / f"{key}.yaml")
+    return specs
+
+
+def _image_bytes(draw) -> bytes:
+    from PIL import Image
+
+    mode = draw(st.sampled_from(["1", "L", "LA", "P", "RGB", "RGBA", "CMYK", "I;16", "I", "F"]))
+    size = (draw(st.integers(1, 12)), draw(st.integers(1, 12)))
+    image = Image.new(mode, size, color=draw(st.integers(0, 255)))
+    buffer = io.BytesIO()
+    kind = draw(st.sampled_from(["PNG", "JPEG", "GIF", "bytes"]))
+    try:
+        image.save(buffer, format=kind) if kind != "bytes" else buffer.write(draw(st.binary(max_size=60)))
+    except (OSError, ValueError, KeyError):  # a mode the format cannot hold
+        image.convert("RGB").save(buffer, format="PNG")
+    return cut(draw, buffer.getvalue())
+
+
+@cases(150)
+@given(data=st.data())
+def test_images_in_a_probe_folder(image_specs, data):
+    loaded = image_specs[data.draw(st.sampled_from(["sized", "own"]))]
+    loaded.resolve("images/b/y.jpg").write_bytes(_image_bytes(data.draw))
+    load_written_probe(loaded, "images/a/x.png", _image_bytes(data.draw))
 
 
 # ---- what the fuzzer found, kept as plain tests -------------------------------------------------

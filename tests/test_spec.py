@@ -116,6 +116,7 @@ def test_readme_documents_every_spec_key_and_metric_option():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     section = readme[readme.index("## The audit spec"): readme.index("## The estimators")]
     sections = [AuditSpec, ProbeSpec, LayersSpec, CaptureSpec, OutputSpec, *(adapter.spec_model for adapter in adapters())]
+    sections = [nested for model in sections for nested in _with_nested(model)]
     sections += [model for stage in stages() if stage.params for model in _with_nested(stage.params)]
     keys = {key for model in sections for key in model.model_fields}
     for name, definition in registry().items():

@@ -1,5 +1,7 @@
-"""Probe loaders: .npz/.npy arrays, CSV (feature columns and a label column), and built-in
-scikit-learn datasets. Features come back as a float array, labels (if any) as integers."""
+"""Probe loaders: .npz/.npy arrays, CSV and Parquet (feature columns and a label column; Parquet
+text for text models, :mod:`.parquet`), folders of images (:mod:`.images`), texts (.txt, .jsonl)
+and built-in scikit-learn datasets. Features come back as a float array (or a list of texts),
+labels (if any) as integers, with the class names where the source has them."""
 
 from __future__ import annotations
 
@@ -12,6 +14,9 @@ import numpy as np
 
 from ..errors import SourceError
 from ..results import ProbeInfo
+from .adapters import adapter_for
+from .images import load_images, scan_folder
+from .parquet import read_parquet
 
 __all__ = ["Probe", "load_probe"]
 
@@ -23,19 +28,29 @@ class Probe:
     features: np.ndarray | list
     labels: np.ndarray | None
     info: ProbeInfo
+    classes: tuple[str, ...] | None = None  # label i's name: a class folder, a string label in sorted order
 
 
 def load_probe(loaded) -> Probe:
     """The probe a :class:`~audit.spec.LoadedSpec` names, subsampled as it says."""
     probe_spec = loaded.spec.probe
     source = probe_spec.source
+    classes = None
     if source.startswith("sklearn:"):
         features, labels = _builtin(source)
+    elif probe_spec.is_folder:
+        features, labels, classes = _read_folder(loaded)
     else:
         path = loaded.resolve(source)
-        reader = {".npz": _read_npz, ".npy": _read_npy, ".csv": _read_csv, ".txt": read_txt, ".jsonl": read_jsonl}
-        features, labels = reader[path.suffix.lower()](path, probe_spec)
+        suffix = path.suffix.lower()
+        if suffix == ".parquet":
+            features, labels = read_parquet(path, probe_spec, text=adapter_for(loaded.spec.model.kind).reads_text)
+        else:
+            reader = {".npz": _read_npz, ".npy": _read_npy, ".csv": _read_csv, ".txt": read_txt, ".jsonl": read_jsonl}
+            features, labels = reader[suffix](path, probe_spec)
     checker = _checked_texts if isinstance(features, list) else _checked
+    if classes is None and labels is not None and np.asarray(labels).dtype.kind not in "iub":
+        classes = tuple(str(name) for name in np.unique(np.asarray(labels)))
     features, labels = checker(source, features, labels)
     features, labels = _subsample(source, features, labels, probe_spec.n_samples, probe_spec.seed)
     info = ProbeInfo(
@@ -46,7 +61,21 @@ def load_probe(loaded) -> Probe:
         n_classes=None if labels is None else int(np.unique(labels).size),
         seed=probe_spec.seed,
     )
-    return Probe(features, labels, info)
+    return Probe(features, labels, info, classes)
+
+
+def _read_folder(loaded):
+    """A folder's drawn images as model input (``probe.image``, or the model's own image processor),
+    with their labels and class names. Only the ``n_samples`` drawn images are decoded."""
+    from ..spec import ImageSpec  # audit.spec imports this package
+
+    probe_spec = loaded.spec.probe
+    folder = scan_folder(loaded.resolve(probe_spec.source))
+    chosen = _drawn(len(folder.files), probe_spec.n_samples, probe_spec.seed, probe_spec.source)
+    files = [folder.files[i] for i in chosen]
+    processor = adapter_for(loaded.spec.model.kind).image_processor(loaded)
+    features = load_images(files, probe_spec.image or ImageSpec(), processor)
+    return features, None if folder.labels is None else folder.labels[chosen], folder.classes
 
 
 def _builtin(source: str):
@@ -99,10 +128,13 @@ def _read_csv(path: Path, probe_spec):
     if len(rows) < 2:
         raise SourceError(str(path), "needs a header row and at least one data row")
     header, body = rows[0], rows[1:]
-    label_column = probe_spec.labels
-    if label_column is not None and label_column not in header:
-        raise SourceError(str(path), f"has no column {label_column!r} (columns: {', '.join(header)})")
-    feature_columns = [i for i, name in enumerate(header) if name != label_column]
+    label_column, chosen = probe_spec.labels, probe_spec.features
+    named = [chosen] if isinstance(chosen, str) else list(chosen or [])
+    for name in [*named, *([label_column] if label_column is not None else [])]:
+        if name not in header:
+            raise SourceError(str(path), f"has no column {name!r} (columns: {', '.join(header)})")
+    feature_columns = ([header.index(name) for name in named] if named
+                       else [i for i, name in enumerate(header) if name != label_column])
     features = _numeric(path, body, feature_columns, header)
     labels = None
     if label_column is not None:
@@ -193,11 +225,18 @@ def _checked(source: str, features, labels):
 def _subsample(source, features, labels, n_samples, seed):
     if n_samples is None or n_samples == len(features):
         return features, labels
-    if n_samples > len(features):
-        raise SourceError(source, f"has {len(features)} samples; probe.n_samples asks for {n_samples}")
-    chosen = np.sort(np.random.default_rng(seed).choice(len(features), n_samples, replace=False))
+    chosen = _drawn(len(features), n_samples, seed, source)
     subset = [features[i] for i in chosen] if isinstance(features, list) else features[chosen]
     return subset, None if labels is None else labels[chosen]
+
+
+def _drawn(total: int, n_samples: int | None, seed: int, source: str) -> np.ndarray:
+    """Indices of the ``n_samples`` samples drawn with ``seed`` (all of them without ``n_samples``)."""
+    if n_samples is None or n_samples == total:
+        return np.arange(total)
+    if n_samples > total:
+        raise SourceError(source, f"has {total} samples; probe.n_samples asks for {n_samples}")
+    return np.sort(np.random.default_rng(seed).choice(total, n_samples, replace=False))
 
 
 def _class_indices(labels: np.ndarray) -> np.ndarray:

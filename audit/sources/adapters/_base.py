@@ -51,8 +51,9 @@ class ModelAdapter:
     kind: ClassVar[str]
     spec_model: ClassVar[type[BaseModel]]
     order: ClassVar[int] = 100  # place among the kinds in listings and messages
-    reads_text: ClassVar[bool] = False  # text probes (.txt, .jsonl), heads, token embeddings, cost.sequence_length
+    reads_text: ClassVar[bool] = False  # text probes (.txt, .jsonl; .parquet as text), heads, token embeddings, cost.sequence_length
     replaceable_weights: ClassVar[bool] = False  # the sweep can swap its layers for factorized ones
+    own_image_processor: ClassVar[bool] = False  # prepares a folder of images itself (no probe.image)
 
     def files(self, loaded) -> list[tuple[tuple, str]]:
         """``(spec key path, file)`` for each file the section names (checked to exist before
@@ -63,18 +64,34 @@ class ModelAdapter:
         """Cross-key rules between the model section and the rest of ``spec`` (an AuditSpec being
         validated); each broken rule a ``cross_key`` PydanticCustomError naming its key. What a
         stage needs of the model is the stage's rule (``Stage.check``)."""
-        from ...spec import TEXT_SUFFIXES
-
-        text = Path(spec.probe.source).suffix.lower() in TEXT_SUFFIXES
+        probe = spec.probe
         text_kinds = _kinds_with("reads_text")
-        if text != self.reads_text:
+        if probe.is_folder and self.own_image_processor and probe.image is not None:
+            raise PydanticCustomError("cross_key", "model kind {kind} prepares images with the model's own image "
+                                      "processor; probe.image is for the other kinds", {"key": "probe.image", "kind": self.kind})
+        if probe.is_folder and self.reads_text and not self.own_image_processor:
+            raise PydanticCustomError("cross_key", "model kind {kind} reads text, not a folder of images",
+                                      {"key": "probe.source", "kind": self.kind})
+        if not (probe.is_folder or probe.is_table) and probe.is_text != self.reads_text:
             raise PydanticCustomError("cross_key", "text probes (.txt, .jsonl) go with model kind {kinds}, and only they do",
                                       {"key": "probe.source", "kinds": text_kinds})
+        if probe.is_table and self.reads_text and probe.features is not None:
+            raise PydanticCustomError("cross_key", "model kind {kind} reads the text column (probe.text_field), "
+                                      "not feature columns", {"key": "probe.features", "kind": self.kind})
 
     @staticmethod
     def kinds_with(capability: str) -> str:
         """The kinds that have ``capability`` (a class attribute), for messages: ``transformers or onnx``."""
         return _kinds_with(capability)
+
+    def reads_text_probe(self, spec) -> bool:
+        """Whether this kind reads ``spec``'s probe as text (what heads and token embeddings need)."""
+        return self.reads_text and not spec.probe.is_folder
+
+    def image_processor(self, loaded):
+        """How this kind turns a list of decoded RGB images (PIL) into its input array, for a folder
+        probe; None (the default): the spec's ``probe.image`` does."""
+        return None
 
     def load(self, loaded) -> LoadedModel:
         """The model, every failure to read it a :class:`~audit.errors.SourceError` naming the file."""

@@ -1,6 +1,8 @@
 """The ``transformers`` kind: a local Hugging Face model directory (AutoModel + AutoTokenizer,
 never the network; :mod:`audit.sources.text_encoder`). It reads text probes, and is the kind
-the heads and token-embedding stages and ``cost.sequence_length`` apply to."""
+the heads and token-embedding stages and ``cost.sequence_length`` apply to. On a folder of images
+it is a vision model (:mod:`audit.sources.vision_encoder`): the directory's own image processor
+(``preprocessor_config.json``) makes its ``pixel_values``."""
 
 from __future__ import annotations
 
@@ -16,7 +18,9 @@ from . import register_adapter
 from ._base import LoadedModel, SpecSection, first_lines
 from .torch import TorchModuleAdapter, module_info
 
-__all__ = ["TransformersAdapter", "TransformersModel", "model_directory"]
+__all__ = ["TransformersAdapter", "TransformersModel", "model_directory", "PREPROCESSOR_CONFIG"]
+
+PREPROCESSOR_CONFIG = "preprocessor_config.json"  # a vision model's image processor
 
 
 class TransformersModel(SpecSection):
@@ -44,19 +48,48 @@ class TransformersAdapter(TorchModuleAdapter):
     order = 30
     reads_text = True
     replaceable_weights = True
+    own_image_processor = True
 
     def files(self, loaded) -> list[tuple[tuple, str]]:
-        model_directory(loaded)  # a folder without config.json is a spec error now, not at load time
+        directory = model_directory(loaded)  # a folder without config.json is a spec error now, not at load time
+        if loaded.spec.probe.is_folder and not (directory / PREPROCESSOR_CONFIG).is_file():
+            raise loaded.error(_location(loaded), f"a folder of images needs the model's image processor, and "
+                               f"{directory} has no {PREPROCESSOR_CONFIG}")
         return []
+
+    def image_processor(self, loaded):
+        from ..vision_encoder import load_image_processor
+
+        directory = model_directory(loaded)
+        try:
+            process = load_image_processor(directory)
+        except Exception as error:  # transformers reading the user's preprocessor_config.json
+            raise SourceError(str(directory / PREPROCESSOR_CONFIG), f"cannot load the image processor: "
+                              f"{type(error).__name__}: {first_lines(error)}") from None
+
+        def checked(images):
+            try:
+                return process(images)
+            except Exception as error:  # the processor refusing an image (channels, size)
+                raise SourceError(str(directory / PREPROCESSOR_CONFIG), f"the image processor failed: "
+                                  f"{type(error).__name__}: {first_lines(error)}") from None
+
+        return checked
 
     def load(self, loaded) -> LoadedModel:
         import torch
 
         from ..text_encoder import load_text_encoder
+        from ..vision_encoder import load_vision_encoder
 
         model_spec, directory = loaded.spec.model, model_directory(loaded)
+        vision = loaded.spec.probe.is_folder
         try:
-            module, tokenizer, files = load_text_encoder(directory, model_spec.pooling)
+            if vision:
+                module, files = load_vision_encoder(directory)
+                tokenizer = None
+            else:
+                module, tokenizer, files = load_text_encoder(directory, model_spec.pooling)
         except pickle.UnpicklingError:
             raise SourceError(str(directory), "its weights are a pickle that torch refuses to load with weights_only=True "
                               "(it would run code): convert them to model.safetensors where the source is trusted") from None
@@ -65,19 +98,20 @@ class TransformersAdapter(TorchModuleAdapter):
                               f"{first_lines(error)}") from None
         source = model_spec.path or model_spec.path_from
         info = module_info(module, self.kind, source, files, module_type=type(module.transformer).__name__)
-        return LoadedModel(module, info, torch.float32, tokenizer=tokenizer, max_length=model_spec.max_length)
+        return LoadedModel(module, info, torch.float32, tokenizer=tokenizer, max_length=0 if vision else model_spec.max_length)
 
 
 def model_directory(loaded) -> Path:
     """The model's directory, from ``path`` or by calling ``path_from``."""
-    model = loaded.spec.model
-    if model.path is not None:
-        directory, loc = loaded.resolve(model.path), ("model", "path")
-    else:
-        directory, loc = _call_path_from(loaded, model.path_from), ("model", "path_from")
+    model, loc = loaded.spec.model, _location(loaded)
+    directory = loaded.resolve(model.path) if model.path is not None else _call_path_from(loaded, model.path_from)
     if not (directory / "config.json").is_file():
         raise loaded.error(loc, f"not a model directory (no config.json): {directory}")
     return directory
+
+
+def _location(loaded) -> tuple:
+    return ("model", "path") if loaded.spec.model.path is not None else ("model", "path_from")
 
 
 def _call_path_from(loaded, target: str) -> Path:

@@ -29,8 +29,8 @@ class HeadsStage(Stage):
                             finding="audit.stages.heads.view:finding")
 
     def check(self, spec, adapter) -> None:
-        if spec.heads is not None and not adapter.reads_text:
-            raise PydanticCustomError("cross_key", "{key} needs model kind {kinds}",
+        if spec.heads is not None and not adapter.reads_text_probe(spec):
+            raise PydanticCustomError("cross_key", "{key} needs model kind {kinds} on a text probe",
                                       {"key": "heads", "kinds": adapter.kinds_with("reads_text")})
 
     def prepare(self, context) -> CaptureRequest:

@@ -62,8 +62,8 @@ class TokenEmbeddingsStage(Stage):
                             finding="audit.stages.token_embeddings.view:finding")
 
     def check(self, spec, adapter) -> None:
-        if spec.token_embeddings is not None and not adapter.reads_text:
-            raise PydanticCustomError("cross_key", "{key} needs model kind {kinds}",
+        if spec.token_embeddings is not None and not adapter.reads_text_probe(spec):
+            raise PydanticCustomError("cross_key", "{key} needs model kind {kinds} on a text probe",
                                       {"key": "token_embeddings", "kinds": adapter.kinds_with("reads_text")})
 
     def run(self, context) -> TokenEmbeddingResult:

@@ -6,7 +6,8 @@ intermediate tensors (the layer names a spec selects) and choose the default one
   :class:`~audit.errors.SourceError` naming the file: exit 2, never a traceback.
 - Layers are the floating-point outputs of the top-level graph's nodes, named as in the file,
   plus ``output`` (the graph's first output). Tensors inside subgraphs (``If``, ``Loop``) are
-  not offered: they are not values of the main graph.
+  not offered: they are not values of the main graph (the outputs of such a node are, when its
+  bodies read the data).
 - The probe feeds one graph input (``model.input``, or the only input that is not an
   initializer). A model exported with a fixed batch size runs the probe in pieces of that size.
 """
@@ -20,7 +21,7 @@ import numpy as np
 
 from ....errors import SourceError
 from ....layers import OUTPUT
-from .graph import activations, count_weights, first_line, infer_shapes, runtime_session, with_outputs
+from .graph import activations, channel_first, count_weights, first_line, infer_shapes, runtime_session, with_outputs
 
 __all__ = ["OnnxGraph", "load_onnx", "onnx_session"]
 
@@ -43,6 +44,7 @@ class OnnxGraph:
     tensors: tuple[tuple[str, str], ...]  # (tensor name, op type of its producer), in node order
     n_parameters: int
     squeezed: frozenset = frozenset()  # (N, C, 1, 1) tensors: squeeze-excitation internals
+    channel_first: frozenset = frozenset()  # tensors laid out (N, C, ...): a 3-d one is no sequence
     threads: int = 0
 
     @property
@@ -92,6 +94,7 @@ def load_onnx(path: Path, *, input_name: str | None = None, threads: int = 0) ->
         output_name=proto.graph.output[0].name,
         tensors=activations(proto, feed.name),
         squeezed=frozenset(_squeezed(proto.graph)),
+        channel_first=channel_first(proto.graph),
         n_parameters=count_weights(proto.graph),
         threads=threads,
     )

@@ -27,7 +27,7 @@ class OnnxTaps:
         return self.graph.op_type(name)
 
     def channel_first_1d(self, name: str) -> bool:
-        return self.graph.op_type(name) in ("Conv", "BatchNormalization", "MaxPool", "AveragePool", "InstanceNormalization")
+        return name in self.graph.channel_first
 
     @contextmanager
     def open(self, names: list[str]):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +13,7 @@ from pydantic_core import PydanticCustomError
 
 from ...results import ModelInfo
 
-__all__ = ["LoadedModel", "ModelAdapter", "SpecSection", "first_lines", "model_file"]
+__all__ = ["LoadedModel", "ModelAdapter", "SpecSection", "call_target", "first_lines", "model_file"]
 
 
 class SpecSection(BaseModel):
@@ -119,6 +120,16 @@ def _kinds_with(capability: str) -> str:
     from . import adapters
 
     return " or ".join(adapter.kind for adapter in adapters() if getattr(adapter, capability))
+
+
+def call_target(loaded, loc: tuple, target: str):
+    """The result of calling ``target`` ('module:callable'), the spec key at ``loc`` naming it;
+    any failure (an uninstalled package, a missing attribute, the call raising) a spec error."""
+    module_name, _, attribute = target.rpartition(":")
+    try:
+        return getattr(importlib.import_module(module_name), attribute)()
+    except Exception as error:  # an uninstalled package, a missing attribute: the spec's problem
+        raise loaded.error(loc, f"cannot call {target!r}: {type(error).__name__}: {error}") from None
 
 
 def model_file(loaded) -> Path:

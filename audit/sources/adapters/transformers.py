@@ -4,7 +4,6 @@ the heads and token-embedding stages and ``cost.sequence_length`` apply to."""
 
 from __future__ import annotations
 
-import importlib
 import pickle
 from pathlib import Path
 from typing import Literal
@@ -13,7 +12,7 @@ from pydantic import Field, model_validator
 
 from ...errors import SourceError
 from . import register_adapter
-from ._base import LoadedModel, SpecSection, first_lines
+from ._base import LoadedModel, SpecSection, call_target, first_lines
 from .torch import TorchModuleAdapter, module_info
 
 __all__ = ["TransformersAdapter", "TransformersModel", "model_directory"]
@@ -74,16 +73,7 @@ def model_directory(loaded) -> Path:
     if model.path is not None:
         directory, loc = loaded.resolve(model.path), ("model", "path")
     else:
-        directory, loc = _call_path_from(loaded, model.path_from), ("model", "path_from")
+        directory, loc = Path(call_target(loaded, ("model", "path_from"), model.path_from)), ("model", "path_from")
     if not (directory / "config.json").is_file():
         raise loaded.error(loc, f"not a model directory (no config.json): {directory}")
     return directory
-
-
-def _call_path_from(loaded, target: str) -> Path:
-    module_name, _, attribute = target.rpartition(":")
-    try:
-        found = getattr(importlib.import_module(module_name), attribute)()
-    except Exception as error:  # an uninstalled package, a missing attribute: the spec's problem
-        raise loaded.error(("model", "path_from"), f"cannot call {target!r}: {type(error).__name__}: {error}") from None
-    return Path(found)

@@ -135,16 +135,22 @@ def first_line(error: Exception) -> str:
     return text[:300] + ("..." if len(text) > 300 else "")
 
 
-def run_batched(session, wanted: list[str], input_name: str, inputs: np.ndarray, step: int) -> list[np.ndarray]:
-    """``wanted`` outputs of ``session`` on ``inputs`` run ``step`` rows at a time (a graph exported
-    with a fixed batch size gets exactly that: the last piece is padded by repeating its last row,
-    and the padding's outputs are dropped)."""
-    pieces = []
-    for start in range(0, len(inputs), step):
-        piece = inputs[start:start + step]
-        padded = np.concatenate([piece, np.repeat(piece[-1:], step - len(piece), axis=0)])
-        pieces.append([output[:len(piece)] for output in session.run(wanted, {input_name: padded})])
+def run_batched(session, wanted: list[str], inputs: dict[str, np.ndarray], step: int, constants=None) -> list[np.ndarray]:
+    """``wanted`` outputs of ``session`` on ``inputs`` (graph input -> array, samples first) run
+    ``step`` rows at a time; ``constants(n)`` (optional) gives the inputs fed alike to every run of
+    ``n`` rows. A graph exported with a fixed batch size gets exactly that: the last piece is
+    padded by repeating its last row, and the padding's outputs are dropped."""
+    pieces, n = [], len(next(iter(inputs.values())))
+    for start in range(0, n, step):
+        size = min(step, n - start)
+        feed = {name: _padded(array[start:start + step], step) for name, array in inputs.items()}
+        feed.update(constants(step) if constants else {})
+        pieces.append([output[:size] for output in session.run(wanted, feed)])
     return [np.concatenate(parts) for parts in zip(*pieces)]
+
+
+def _padded(piece: np.ndarray, step: int) -> np.ndarray:
+    return np.concatenate([piece, np.repeat(piece[-1:], step - len(piece), axis=0)]) if len(piece) < step else piece
 
 
 def with_outputs(proto, names):

@@ -4,8 +4,9 @@
 from its stored weights, and outputs on the probe from ONNX Runtime.
 
 Every graph input is fed as the model's feeds say (:mod:`audit.sources.adapters.onnx.feeds`): the
-timed batch is the probe's first ``cost.batch_size`` samples, and constant inputs at that batch
-size."""
+timed batch is the probe's first ``cost.batch_size`` samples, a text encoder's texts padded to
+``cost.sequence_length`` tokens (default ``model.max_length``) as for a transformers model, and
+constant inputs at that batch size."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
-from ..batches import batches
+from ..batches import batches, masked_mean
 from ..results import Timing
 from ..sources.adapters.onnx.graph import count_weights, linear_nodes, runtime_session
 from ..sources.adapters.onnx.taps import run_batch
@@ -39,7 +40,7 @@ class OnnxBench(BenchBase):
         self.cost, self.model, self.probe, self.progress = loaded.spec.cost, model, probe, progress
         self.seed, self.batch_size = loaded.spec.seed, loaded.spec.probe.batch_size
         self.graph = model.graph
-        self.sequence_length = None
+        self.sequence_length = (self.cost.sequence_length or model.max_length) if model.tokenizer else None
         self.original, self._factors = self.graph.proto, {}
         self.split_probe(loaded, probe)
         size = self.graph.fixed_batch or self.cost.batch_size
@@ -53,9 +54,13 @@ class OnnxBench(BenchBase):
 
     def _timed_batch(self, features, size: int) -> dict[str, np.ndarray]:
         """The per-sample graph inputs of the timed batch: the probe's first ``size`` samples
-        (repeated if the probe is smaller)."""
+        (repeated if the probe is smaller), texts padded to ``sequence_length`` tokens."""
         chosen = [features[i % len(features)] for i in range(size)]
-        return self.graph.feeds.per_sample(np.asarray(chosen))
+        if self.model.tokenizer is None:
+            return self.graph.feeds.per_sample(np.asarray(chosen))
+        encoded = self.model.tokenizer(chosen, padding="max_length", truncation=True, max_length=self.sequence_length,
+                                       return_tensors="pt")
+        return self.graph.feeds.per_sample(dict(encoded))
 
     def flops(self, proto) -> int:
         size = self.graph.fixed_batch or 1
@@ -81,12 +86,15 @@ class OnnxBench(BenchBase):
         return count_weights(proto.graph)
 
     def outputs(self, proto) -> torch.Tensor:
-        """``proto``'s first output on the held-out samples, one flattened row per sample."""
+        """``proto``'s first output on the held-out samples, one flattened row per sample (token
+        states averaged over each text's real tokens)."""
         session = runtime_session(proto.SerializeToString(), threads=self.cost.threads)
         first = session.get_outputs()[0].name
         rows = []
-        for batch in batches(self.heldout_features, self.batch_size, dtype=self.model.input_dtype):
-            rows.append(torch.as_tensor(run_batch(session, [first], self.graph, batch)[0]).float().flatten(1))
+        for batch in batches(self.heldout_features, self.batch_size, dtype=self.model.input_dtype,
+                             tokenizer=self.model.tokenizer, max_length=self.model.max_length):
+            output = torch.as_tensor(run_batch(session, [first], self.graph, batch)[0]).float()
+            rows.append((masked_mean(output, batch.mask) if output.ndim == 3 and batch.mask is not None else output).flatten(1))
         return torch.cat(rows)
 
     def projected(self, axes: np.ndarray):

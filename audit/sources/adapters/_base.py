@@ -53,7 +53,13 @@ class ModelAdapter:
     spec_model: ClassVar[type[BaseModel]]
     order: ClassVar[int] = 100  # place among the kinds in listings and messages
     reads_text: ClassVar[bool] = False  # text probes (.txt, .jsonl), heads, token embeddings, cost.sequence_length
+    text_with: ClassVar[str] = ""  # the key that makes this kind read text probes when it cannot always (onnx)
     replaceable_weights: ClassVar[bool] = False  # the sweep can swap its layers for factorized ones
+
+    def reads_text_in(self, model) -> bool:
+        """Whether the model a ``model`` section names reads text probes and takes
+        ``cost.sequence_length`` (a kind with ``text_with`` decides from the section)."""
+        return self.reads_text
 
     def files(self, loaded) -> list[tuple[tuple, str]]:
         """``(spec key path, file)`` for each file the section names (checked to exist before
@@ -66,10 +72,10 @@ class ModelAdapter:
         from ...spec import TEXT_SUFFIXES
 
         text = Path(spec.probe.source).suffix.lower() in TEXT_SUFFIXES
-        text_kinds = _kinds_with("reads_text")
-        if text != self.reads_text:
+        text_kinds, readers = _kinds_with("reads_text"), _text_readers()
+        if text != self.reads_text_in(spec.model):
             raise PydanticCustomError("cross_key", "text probes (.txt, .jsonl) go with model kind {kinds}, and only they do",
-                                      {"key": "probe.source", "kinds": text_kinds})
+                                      {"key": "probe.source", "kinds": readers})
         if spec.sweep is not None and not self.replaceable_weights:
             raise PydanticCustomError("cross_key", "sweep needs a model whose weights can be replaced (kind {kinds}), "
                                       "not {kind}", {"key": "sweep", "kind": self.kind,
@@ -77,9 +83,9 @@ class ModelAdapter:
         for key in ("heads", "token_embeddings"):
             if getattr(spec, key) is not None and not self.reads_text:
                 raise PydanticCustomError("cross_key", "{key} needs model kind {kinds}", {"key": key, "kinds": text_kinds})
-        if spec.cost is not None and spec.cost.sequence_length is not None and not self.reads_text:
+        if spec.cost is not None and spec.cost.sequence_length is not None and not self.reads_text_in(spec.model):
             raise PydanticCustomError("cross_key", "{key} applies to text models (model kind {kinds}) only",
-                                      {"key": "cost.sequence_length", "kinds": text_kinds})
+                                      {"key": "cost.sequence_length", "kinds": readers})
 
     def load(self, loaded) -> LoadedModel:
         """The model, every failure to read it a :class:`~audit.errors.SourceError` naming the file."""
@@ -120,6 +126,14 @@ def _kinds_with(capability: str) -> str:
     from . import adapters
 
     return " or ".join(adapter.kind for adapter in adapters() if getattr(adapter, capability))
+
+
+def _text_readers() -> str:
+    """The kinds that read text probes: ``transformers or onnx with model.tokenizer``."""
+    from . import adapters
+
+    return " or ".join(adapter.kind if adapter.reads_text else f"{adapter.kind} with {adapter.text_with}"
+                       for adapter in adapters() if adapter.reads_text or adapter.text_with)
 
 
 def call_target(loaded, loc: tuple, target: str):

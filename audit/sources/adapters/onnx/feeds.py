@@ -1,7 +1,11 @@
 """How every input of an ONNX graph is fed, checked against the graph when it loads.
 
 - The data input: the probe's array (``model.input``, or the only input left without a value),
-  cast to the dtype the graph declares. Layers are the tensors that depend on it.
+  or for a text encoder the token ids. Layers are the tensors that depend on it.
+- Text inputs: the tokenizer's ``input_ids``, ``attention_mask`` and ``token_type_ids``, fed to
+  the graph inputs of those names or to those ``model.text_inputs`` maps them to, cast to the
+  dtype the graph declares. A graph taking token types from a tokenizer that returns none gets
+  zeros (what a Hugging Face model assumes when they are not given).
 - Constants (``model.constants``): the same value on every run, of a shape in which ``batch``
   stands for the run's batch size (recurrent state, a sample rate, a flag).
 
@@ -22,7 +26,9 @@ import numpy as np
 from ....errors import SourceError
 from . import BATCH
 
-__all__ = ["ConstantFeed", "FeedError", "Feeds", "plan_feeds"]
+__all__ = ["TEXT_KEYS", "ConstantFeed", "FeedError", "Feeds", "plan_feeds"]
+
+TEXT_KEYS = ("input_ids", "attention_mask", "token_type_ids")
 
 
 class FeedError(Exception):
@@ -48,17 +54,22 @@ class ConstantFeed:
 
 @dataclass(frozen=True)
 class Feeds:
-    """Every graph input and how it is fed: the data input (whose dependants are the layers) and
-    constants."""
+    """Every graph input and how it is fed: the data input (whose dependants are the layers), the
+    tokenizer's outputs for a text encoder, and constants."""
 
     data: str
     dtypes: dict  # graph input name -> np.dtype, for every input fed per sample
+    text: tuple[tuple[str, str], ...] = ()  # (tokenizer output, graph input), text encoders only
     constants: tuple[ConstantFeed, ...] = ()
 
     def per_sample(self, inputs) -> dict[str, np.ndarray]:
         """The graph inputs of one batch, samples first: ``inputs`` is the probe's array (a tensor
-        or an array)."""
-        return {self.data: _numpy(inputs).astype(self.dtypes[self.data], copy=False)}
+        or an array) or the tokenizer's mapping of tensors."""
+        if not self.text:
+            return {self.data: _numpy(inputs).astype(self.dtypes[self.data], copy=False)}
+        ids = _numpy(inputs["input_ids"])
+        return {graph: (_numpy(inputs[key]) if key in inputs else np.zeros_like(ids)).astype(self.dtypes[graph], copy=False)
+                for key, graph in self.text}
 
     def constant(self, batch: int) -> dict[str, np.ndarray]:
         """The constant inputs of a run of ``batch`` samples."""
@@ -69,23 +80,29 @@ def _numpy(value) -> np.ndarray:
     return value.numpy() if hasattr(value, "numpy") else np.asarray(value)
 
 
-def plan_feeds(path: Path, graph, *, input_name: str | None = None, constants: dict | None = None) -> Feeds:
-    """How ``graph`` (an ``onnx.GraphProto``) is fed: ``input_name`` for an array probe and
-    ``constants`` (name -> an object with ``shape``, ``value``, ``dtype``)."""
+def plan_feeds(path: Path, graph, *, input_name: str | None = None, text_inputs: dict | None = None,
+               constants: dict | None = None) -> Feeds:
+    """How ``graph`` (an ``onnx.GraphProto``) is fed: ``input_name`` for an array probe,
+    ``text_inputs`` (tokenizer output -> graph input or None, for a text encoder; None for an array
+    probe) and ``constants`` (name -> an object with ``shape``, ``value``, ``dtype``)."""
     inputs = {info.name: info for info in graph.input}
     initialized = {init.name for init in graph.initializer}
     needed = [name for name in inputs if name not in initialized]
     by_constant = set(constants or {})
     for name in by_constant - set(inputs):
         raise FeedError(("model", "constants", name), _no_input(path, inputs, name))
-    data = _data_input(path, inputs, needed, input_name, by_constant)
-    fed = [data]
+    if text_inputs is not None:
+        text = _text(path, inputs, text_inputs, by_constant)
+        data, fed = text[0][1], [graph_name for _, graph_name in text]
+    else:
+        text, data = (), _data_input(path, inputs, needed, input_name, by_constant)
+        fed = [data]
     fixed = tuple(_constant(path, inputs, name, spec) for name, spec in (constants or {}).items())
     unfed = [name for name in needed if name not in fed and name not in by_constant]
     if unfed:
-        raise SourceError(str(path), _unfed_message(unfed, fed, by_constant))
+        raise SourceError(str(path), _unfed_message(unfed, fed, by_constant, text_inputs is not None))
     dtypes = {name: _dtype(inputs[name]) or np.dtype("float32") for name in fed}
-    return Feeds(data=data, dtypes=dtypes, constants=fixed)
+    return Feeds(data=data, dtypes=dtypes, text=text, constants=fixed)
 
 
 def _no_input(path: Path, inputs, name: str) -> str:
@@ -104,10 +121,37 @@ def _data_input(path: Path, inputs, needed: list[str], input_name: str | None, b
         return input_name
     open_inputs = [name for name in needed if name not in by_constant]
     if len(open_inputs) != 1:
+        text_like = [name for name in open_inputs if name in TEXT_KEYS]
+        hint = f"; {', '.join(text_like)}: a text encoder's inputs, fed by model.tokenizer" if text_like else ""
         raise SourceError(str(path), f"has {len(open_inputs)} graph inputs without a value "
                                      f"({', '.join(open_inputs) or 'none'}); name the one the probe feeds with "
-                                     "model.input and give the others one in model.constants")
+                                     f"model.input and give the others one in model.constants{hint}")
     return open_inputs[0]
+
+
+def _text(path: Path, inputs, mapping: dict, by_constant: set[str]) -> tuple[tuple[str, str], ...]:
+    """(tokenizer output, graph input) of every token input the graph takes, token ids first."""
+    chosen, seen = [], {}
+    for key in TEXT_KEYS:
+        name = mapping.get(key)
+        if name is None:
+            if key not in inputs or key in by_constant:
+                continue
+            name = key
+        elif name not in inputs:
+            raise FeedError(("model", "text_inputs", key), _no_input(path, inputs, name))
+        if name in by_constant:
+            raise FeedError(("model", "constants", name), f"{name!r} is fed the tokenizer's {key} "
+                            "(model.text_inputs); a constant cannot feed it too")
+        if name in seen:
+            raise FeedError(("model", "text_inputs", key), f"graph input {name!r} is already fed the tokenizer's {seen[name]}")
+        seen[name] = key
+        chosen.append((key, name))
+    if not chosen or chosen[0][0] != "input_ids":
+        raise FeedError(("model", "text_inputs"),
+                        f"{path.name} has no graph input 'input_ids' for the token ids; name the one that takes them "
+                        f"with model.text_inputs.input_ids (its inputs are: {', '.join(inputs)})")
+    return tuple(chosen)
 
 
 def _constant(path: Path, inputs, name: str, spec) -> ConstantFeed:
@@ -163,10 +207,13 @@ def _shape_text(dims) -> str:
     return "[" + ", ".join("?" if d is None else str(d) for d in dims) + "]"
 
 
-def _unfed_message(unfed: list[str], fed: list[str], by_constant: set[str]) -> str:
+def _unfed_message(unfed: list[str], fed: list[str], by_constant: set[str], text: bool) -> str:
     names = ", ".join(map(repr, unfed))
-    feeders = f"the probe feeds only {fed[0]!r} (model.input)"
+    feeders = (f"the tokenizer feeds only {', '.join(map(repr, fed))} (model.text_inputs)" if text
+               else f"the probe feeds only {fed[0]!r} (model.input)")
     if by_constant:
         feeders += f" and model.constants {', '.join(map(repr, sorted(by_constant)))}"
+    hint = ("; a text encoder's inputs are fed by model.tokenizer" if not text and any(n in TEXT_KEYS for n in unfed)
+            else "")
     return (f"graph input{'s' if len(unfed) > 1 else ''} {names} would not be fed: {feeders}, and every input "
-            f"without an initializer needs a value (give it one in model.constants)")
+            f"without an initializer needs a value (give it one in model.constants){hint}")

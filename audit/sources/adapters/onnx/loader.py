@@ -9,9 +9,11 @@ intermediate tensors (the layer names a spec selects) and choose the default one
   not offered: they are not values of the main graph (the outputs of such a node are, when its
   bodies read the data).
 - Every graph input is fed (:mod:`.feeds`): the probe's array feeds one (``model.input``, or
-  the only input left without a value); ``model.constants`` feed the rest. Layers are the
-  tensors that depend on the data input. A model exported with a fixed batch size runs the
-  probe in pieces of that size.
+  the only input left without a value), or a tokenizer feeds a text encoder's token inputs;
+  ``model.constants`` feed the rest. Layers are the tensors that depend on the data input (the
+  array, or the token ids). A model exported with a fixed batch size runs the probe in pieces
+  of that size.
+- A text encoder may get its sentence embedding added to the graph (:mod:`.pooling`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import numpy as np
 from ....errors import SourceError
 from ....layers import OUTPUT
 from .feeds import FeedError, Feeds, plan_feeds
-from .graph import activations, channel_first, count_weights, first_line, infer_shapes, runtime_session, with_outputs
+from .graph import activations, channel_first, count_weights, first_line, infer_shapes, runtime_session, tensor_types, with_outputs
 
 __all__ = ["FeedError", "OnnxGraph", "load_onnx", "onnx_session"]
 
@@ -40,7 +42,7 @@ class OnnxGraph:
 
     path: Path
     proto: object  # onnx.ModelProto, shape-inferred
-    input_name: str  # the data input: the probe's array
+    input_name: str  # the data input: the probe's array, or the token ids
     input_shape: tuple  # ints for fixed dims, strings or None for dynamic ones
     input_dtype: np.dtype
     output_name: str
@@ -50,6 +52,7 @@ class OnnxGraph:
     squeezed: frozenset = frozenset()  # (N, C, 1, 1) tensors: squeeze-excitation internals
     channel_first: frozenset = frozenset()  # tensors laid out (N, C, ...): a 3-d one is no sequence
     threads: int = 0
+    pooling: str = ""  # what was added to a text encoder's graph ("" when nothing was)
 
     @property
     def layer_names(self) -> list[str]:
@@ -76,11 +79,13 @@ class OnnxGraph:
         return first if isinstance(first, int) and first > 0 else None
 
 
-def load_onnx(path: Path, *, input_name: str | None = None, threads: int = 0,
-              constants: dict | None = None) -> OnnxGraph:
+def load_onnx(path: Path, *, input_name: str | None = None, threads: int = 0, text_inputs: dict | None = None,
+              constants: dict | None = None, pooling: tuple[str, bool, bool] | None = None) -> OnnxGraph:
     """Read, check and shape-infer ``path`` and plan its feeds (:func:`.feeds.plan_feeds`:
-    ``input_name`` for an array probe, ``constants``). A failure to read or run the file is a
-    :class:`SourceError`, a spec value the graph contradicts a :class:`FeedError`."""
+    ``input_name`` for an array probe, ``text_inputs`` for a text encoder, ``constants``); with
+    ``pooling`` (mode, normalize, asked: see :func:`_pool`), a text encoder's token states become
+    a sentence embedding. A failure to read or run the file is a :class:`SourceError`, a spec
+    value the graph contradicts a :class:`FeedError`."""
     import onnx
 
     proto = _read(path)
@@ -89,7 +94,8 @@ def load_onnx(path: Path, *, input_name: str | None = None, threads: int = 0,
     except Exception as error:  # onnx raises ValidationError and others for invalid graphs
         raise SourceError(str(path), f"onnx.checker rejects the model: {first_line(error)}") from None
     proto = infer_shapes(proto)
-    feeds = plan_feeds(path, proto.graph, input_name=input_name, constants=constants)
+    feeds = plan_feeds(path, proto.graph, input_name=input_name, text_inputs=text_inputs, constants=constants)
+    proto, labels, added = _pool(path, proto, feeds, pooling) if pooling else (proto, {}, "")
     feed = next(info for info in proto.graph.input if info.name == feeds.data)
     elem_type = feed.type.tensor_type.elem_type
     return OnnxGraph(
@@ -100,13 +106,38 @@ def load_onnx(path: Path, *, input_name: str | None = None, threads: int = 0,
                           for d in feed.type.tensor_type.shape.dim),
         input_dtype=np.dtype(onnx.helper.tensor_dtype_to_np_dtype(elem_type)),
         output_name=proto.graph.output[0].name,
-        tensors=activations(proto, feed.name),
+        tensors=tuple((name, labels.get(name, op)) for name, op in activations(proto, feed.name)),
         squeezed=frozenset(_squeezed(proto.graph)),
         channel_first=channel_first(proto.graph),
         n_parameters=count_weights(proto.graph),
         threads=threads,
         feeds=feeds,
+        pooling=added,
     )
+
+
+def _pool(path: Path, proto, feeds: Feeds, pooling: tuple[str, bool, bool]):
+    """(the graph with its sentence embedding, edited in place; labels of the tensors added; what
+    was added).
+    ``pooling``: (mode, normalize, asked): a first output that is not token states is an error
+    when the spec ``asked`` for this pooling, and left as it is when it came from a
+    sentence-transformers configuration (the graph may pool already)."""
+    from .pooling import POOLING_LABELS, pooled
+
+    mode, normalize, asked = pooling
+    output = proto.graph.output[0]
+    dims = output.type.tensor_type.shape.dim if output.type.tensor_type.HasField("shape") else None
+    if dims is not None and len(dims) != 3:
+        if not asked:
+            return proto, {}, ""
+        raise FeedError(("model", "pooling"), f"pools token states (samples x tokens x features), but the graph's "
+                                              f"first output {output.name!r} has {len(dims)} axes")
+    mask = dict(feeds.text).get("attention_mask")
+    if mask is None and mode != "cls":
+        raise FeedError(("model", "pooling"), f"{mode} pooling skips padding with the attention mask, and "
+                                              f"{path.name} takes none (model.text_inputs.attention_mask)")
+    labels = pooled(proto, output.name, mask, mode, normalize, tensor_types(proto.graph).get(output.name, 1))
+    return proto, labels, POOLING_LABELS[mode] + (", L2 normalization" if normalize else "")
 
 
 def _read(path: Path):

@@ -46,3 +46,17 @@ def masked_mean(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 def n_batches(features, batch_size: int) -> int:
     return (len(features) + batch_size - 1) // batch_size
+
+
+def first_tensor(output):
+    """The tensor a module returned: itself, ``last_hidden_state`` of a model output, or the first
+    tensor found in a mapping, tuple or list; None when there is none."""
+    if isinstance(output, torch.Tensor):
+        return output
+    if isinstance(output, dict) or hasattr(output, "keys"):
+        if "last_hidden_state" in output:
+            return output["last_hidden_state"]
+        output = list(output.values())
+    if isinstance(output, (tuple, list)):
+        return next((first_tensor(item) for item in output if first_tensor(item) is not None), None)
+    return None

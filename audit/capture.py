@@ -1,8 +1,9 @@
 """Run the model on the probe and collect per-layer activation matrices (points x features).
 
-- The model runs batch by batch through its *taps*: for a torch module (:class:`TorchTaps`), in
-  eval mode under ``torch.inference_mode()`` with forward hooks copying each selected module's
-  output (the first tensor of a tuple, ``last_hidden_state`` or the first tensor of a mapping);
+- The model runs batch by batch through its *taps*: for a torch module
+  (:class:`~audit.sources.adapters._torch_taps.TorchTaps`), in eval mode under
+  ``torch.inference_mode()`` with forward hooks copying each selected module's output (the
+  first tensor of a tuple, ``last_hidden_state`` or the first tensor of a mapping);
   for an ONNX graph (:class:`audit.sources.adapters.onnx.taps.OnnxTaps`), as extra graph outputs.
   Each model kind's adapter (:mod:`audit.sources.adapters`) says which taps its model uses.
 - Outputs become points as the spec's ``capture`` section says. Channel-first conv outputs
@@ -20,7 +21,6 @@
 from __future__ import annotations
 
 import fnmatch
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,12 +30,9 @@ from .batches import masked_mean
 from .errors import CaptureError
 from .layers import OUTPUT
 
-__all__ = ["CaptureSettings", "LayerCapture", "Captured", "TorchTaps", "capture", "first_tensor"]
+__all__ = ["CaptureSettings", "LayerCapture", "Captured", "capture"]
 
 _POSITION_STRIDE = 1 << 32  # order key: sample * stride + position
-
-_CHANNEL_FIRST_1D = (torch.nn.Conv1d, torch.nn.BatchNorm1d, torch.nn.MaxPool1d, torch.nn.AvgPool1d,
-                     torch.nn.AdaptiveAvgPool1d, torch.nn.AdaptiveMaxPool1d, torch.nn.InstanceNorm1d)
 
 
 @dataclass(frozen=True)
@@ -103,45 +100,16 @@ class Captured:
     output_scores: int | None = None  # the output's last-axis width when every row is a probability distribution
 
 
-class TorchTaps:
-    """Taps on a torch module: forward hooks on named submodules, the return value as ``output``."""
-
-    def __init__(self, module: torch.nn.Module):
-        self.module = module
-        self._modules = dict(module.named_modules())
-
-    def type_name(self, name: str) -> str:
-        return "model output" if name == OUTPUT else type(self._modules.get(name)).__name__
-
-    def channel_first_1d(self, name: str) -> bool:
-        return isinstance(self._modules.get(name), _CHANNEL_FIRST_1D)
-
-    @contextmanager
-    def open(self, names: list[str]):
-        """Yield ``run(batch) -> {name: tensor}`` with the named layers' outputs and ``output``."""
-        outputs: dict[str, torch.Tensor] = {}
-        handles = [self._modules[name].register_forward_hook(_recorder(name, outputs)) for name in names if name != OUTPUT]
-
-        def run(batch):
-            outputs.clear()
-            outputs[OUTPUT] = first_tensor(_run(self.module, batch))
-            return dict(outputs)
-
-        try:
-            self.module.eval()
-            with torch.inference_mode():
-                yield run
-        finally:
-            for handle in handles:
-                handle.remove()
-
-
 def capture(model, batch_stream, layer_names: list[str], settings: CaptureSettings,
             progress=None, n_batches: int | None = None) -> Captured:
-    """Run ``model`` (a torch module, or taps such as :class:`TorchTaps`) over ``batch_stream``
+    """Run ``model`` (a torch module, or the taps its adapter gives) over ``batch_stream``
     (:class:`~audit.batches.Batch` objects); return every selected layer's points and the model's
     predictions (argmax of a 2-D output)."""
-    taps = TorchTaps(model) if isinstance(model, torch.nn.Module) else model
+    if isinstance(model, torch.nn.Module):
+        from .sources.adapters._torch_taps import TorchTaps
+
+        model = TorchTaps(model)
+    taps = model
     layers = {name: LayerCapture(name, taps.type_name(name), settings.cap_for(name)) for name in layer_names}
     predictions, n_samples, output_width, distributions = [], 0, None, []
     bar = progress.bar(n_batches, "capture") if progress and n_batches else None
@@ -164,33 +132,6 @@ def capture(model, batch_stream, layer_names: list[str], settings: CaptureSettin
     kept = None if any(p is None for p in predictions) else np.concatenate(predictions)
     scores = distributions[0] if distributions and len(set(distributions)) == 1 else None
     return Captured(layers, kept, n_samples, output_width, scores)
-
-
-def _run(module, batch):
-    try:
-        return batch.run(module)
-    except Exception as error:  # the user's model: any failure is a capture error
-        raise CaptureError("model", f"forward pass failed on samples {batch.first_sample}..{batch.first_sample + batch.size - 1}: "
-                           f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}") from error
-
-
-def _recorder(name, outputs):
-    def hook(module, inputs, output):
-        outputs[name] = first_tensor(output)
-
-    return hook
-
-
-def first_tensor(output):
-    if isinstance(output, torch.Tensor):
-        return output
-    if isinstance(output, dict) or hasattr(output, "keys"):
-        if "last_hidden_state" in output:
-            return output["last_hidden_state"]
-        output = list(output.values())
-    if isinstance(output, (tuple, list)):
-        return next((first_tensor(item) for item in output if first_tensor(item) is not None), None)
-    return None
 
 
 def _distribution_width(output) -> int | None:

@@ -14,8 +14,7 @@ from typing import Iterable
 import numpy as np
 import torch
 
-from .batches import Batch, batches, masked_mean
-from .capture import first_tensor
+from .batches import Batch, batches, first_tensor, masked_mean
 
 __all__ = ["model_outputs", "outputs_of", "batch_outputs", "accuracy_score", "agreement_score", "fidelity_score",
            "accuracy_values", "agreement_values", "fidelity_values", "sample_indices", "probe_subset", "subset",

@@ -389,13 +389,19 @@ def _allowed_keys(raw_loc: tuple) -> list[str]:
     """Field names of the model reached by walking pydantic's ``raw_loc`` (union tags included)
     from AuditSpec, for "did you mean"."""
     current: typing.Any = AuditSpec
+    mapping = False
     for part in raw_loc:
+        if mapping:  # this part is a key of a mapping of sections (model.constants.NAME)
+            mapping = False
+            continue
         if isinstance(current, list):  # a discriminated union: this part is the tag
             current = next((m for m in current if m.model_fields["kind"].annotation == Literal[part]), None)
             continue
         if not (isinstance(current, type) and issubclass(current, BaseModel)) or part not in current.model_fields:
             return []
-        members = [a for a in _flatten(current.model_fields[part].annotation) if isinstance(a, type) and issubclass(a, BaseModel)]
+        annotation = current.model_fields[part].annotation
+        mapping = any(typing.get_origin(a) is dict for a in (annotation, *typing.get_args(annotation)))
+        members = [a for a in _flatten(annotation) if isinstance(a, type) and issubclass(a, BaseModel)]
         current = members if len(members) > 1 else (members[0] if members else None)
     return list(current.model_fields) if isinstance(current, type) and issubclass(current, BaseModel) else []
 

@@ -8,6 +8,9 @@
 #  3. rapidocr-onnxruntime without its dependencies: it is installed only for the ONNX model it
 #     ships (PaddleOCR's text-direction classifier), used by an example and the tests; its code,
 #     which would want OpenCV, is never imported.
+#  4. silero-vad without its dependencies, likewise only for the ONNX voice-activity detector it
+#     ships (silero_vad/data/*.onnx, whose recurrent state and sample rate are graph inputs), used by
+#     the tests; its code (which would want torch and torchaudio) is never imported.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,3 +32,4 @@ python3 -m venv .venv
 .venv/bin/pip install -q torch==2.13.0
 .venv/bin/pip install -q -e ".[test]"
 .venv/bin/pip install -q --no-deps rapidocr-onnxruntime==1.4.4
+.venv/bin/pip install -q --no-deps silero-vad==6.2.3

@@ -189,6 +189,8 @@ def test_the_image_processor_makes_the_probe(digits, tmp_path):
 # ---- bad folders, images and keys: one line, exit 2 --------------------------------------------
 
 def test_a_truncated_image_is_named_when_the_probe_loads(lines, tmp_path, capsys):
+    import weasyprint  # noqa: F401 (it sets PIL's LOAD_TRUNCATED_IMAGES on import: a truncated image must still fail)
+
     folder = tmp_path / "cut"
     (folder / "a").mkdir(parents=True)
     (folder / "b").mkdir()

@@ -168,7 +168,8 @@ def test_onnx_graph_inputs_nothing_feeds_are_named_at_load(tmp_path):
     *progress, line = completed.stderr.splitlines()
     assert completed.returncode == 2 and [step.split("] ")[-1] for step in progress] == ["loading model onnx"]
     assert line == (f"error: {tmp_path / 'two.onnx'}: graph input 'state' would not be fed: the probe feeds only "
-                    "'x' (model.input), and every input without an initializer needs a value")
+                    "'x' (model.input), and every input without an initializer needs a value (give it one in "
+                    "model.constants)")
 
 
 @pytest.mark.parametrize("name, content, expected", [

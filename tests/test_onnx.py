@@ -156,7 +156,8 @@ def test_operator_the_runtime_lacks_is_an_input_error(folder, capsys):
 def test_two_inputs_need_model_input_and_a_wrong_name_lists_them(folder, capsys):
     name = save_graph(folder, [helper.make_node("Add", ["a", "b"], ["y"])], [vector("a", 4), vector("b", 4)], [vector("y", 4)])
     line = cli_error(capsys, spec_with(folder, f"  kind: onnx\n  path: {name}\n"))
-    assert "has 2 graph inputs (a, b); name the one the probe feeds with model.input" in line
+    assert ("has 2 graph inputs without a value (a, b); name the one the probe feeds with model.input and give the "
+            "others one in model.constants") in line
     line = cli_error(capsys, spec_with(folder, f"  kind: onnx\n  path: {name}\n  input: c\n"))
     assert "has no graph input 'c'; its inputs are: a, b" in line
 

@@ -93,7 +93,7 @@ def test_flops_match_torch_flop_counter_on_the_same_network():
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 4])],
                               [numpy_helper.from_array(value.astype(np.float32), name) for name, value in weights.items()])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=10)
-    counted = flops_per_sample(model, "x", np.zeros((1, 3, 40, 64), np.float32))
+    counted = flops_per_sample(model, {"x": np.zeros((1, 3, 40, 64), np.float32)})
     torch_net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, stride=2, padding=1, bias=False), torch.nn.ReLU(),
                                     torch.nn.Conv2d(8, 8, 3, padding=1, groups=8, bias=False),
                                     torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(8, 4))

@@ -97,8 +97,9 @@ def _checked_image(path: Path) -> Path:
 def read_image(path: Path):
     """The decoded image at ``path`` (a PIL image, pixels loaded); a :class:`SourceError` naming the
     file when it is unreadable, truncated, not PNG or JPEG, or not 8 bits per channel."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageFile, UnidentifiedImageError
 
+    lenient, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, False  # WeasyPrint sets it on import
     try:
         with Image.open(path, formats=["PNG", "JPEG"]) as image:
             image.load()
@@ -107,6 +108,8 @@ def read_image(path: Path):
     except Exception as error:  # Pillow raises OSError (truncated), SyntaxError (a broken chunk), DecompressionBombError...
         detail = str(error).strip().splitlines()[0][:200] if str(error).strip() else "no detail"
         raise SourceError(str(path), f"cannot read as a PNG or JPEG image: {type(error).__name__}: {detail}") from None
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = lenient
     if image.mode not in _EIGHT_BIT_MODES:
         raise SourceError(str(path), f"has {image.mode} pixels; images must have 8 bits per channel")
     return image

@@ -18,7 +18,7 @@ from torch import nn
 
 from ..batches import masked_mean
 
-__all__ = ["TextEncoder", "MaskedPooling", "L2Normalize", "load_text_encoder"]
+__all__ = ["TextEncoder", "MaskedPooling", "L2Normalize", "load_text_encoder", "sentence_transformers_config"]
 
 
 class MaskedPooling(nn.Module):
@@ -74,14 +74,14 @@ def load_text_encoder(directory: Path, pooling: str):
     hf_logging.disable_progress_bar()  # its "Loading weights" bar broke --quiet and the one-line errors
     transformer = AutoModel.from_pretrained(str(directory), local_files_only=True)
     tokenizer = AutoTokenizer.from_pretrained(str(directory), local_files_only=True)
-    chosen, normalize = _sentence_transformers_config(directory)
+    chosen, normalize = sentence_transformers_config(directory)
     if pooling != "auto":
         chosen, normalize = (None if pooling == "none" else pooling), normalize and pooling != "none"
     files = sorted(p for p in directory.iterdir() if p.suffix in (".safetensors", ".bin", ".json", ".txt") and p.is_file())
     return TextEncoder(transformer, chosen, normalize).eval(), tokenizer, files
 
 
-def _sentence_transformers_config(directory: Path) -> tuple[str | None, bool]:
+def sentence_transformers_config(directory: Path) -> tuple[str | None, bool]:
     """Pooling mode and whether embeddings are normalised, from modules.json (if any)."""
     modules_file = directory / "modules.json"
     if not modules_file.is_file():

@@ -97,6 +97,15 @@ class Stage:
         """Cross-key rules of the stage's section against the rest of ``spec`` and the model's
         ``adapter``; each broken rule a ``cross_key`` PydanticCustomError naming its key."""
 
+    def require_text_probe(self, spec, adapter) -> None:
+        """The rule of a stage that reads a text model's modules (heads, token embeddings): its
+        section needs a kind that reads text, on a text probe."""
+        from pydantic_core import PydanticCustomError
+
+        if getattr(spec, self.key) is not None and not adapter.reads_text_probe(spec):
+            raise PydanticCustomError("cross_key", "{key} needs model kind {kinds} on a text probe",
+                                      {"key": self.key, "kinds": adapter.kinds_with("reads_text")})
+
     def prepare(self, context: StageContext) -> CaptureRequest | None:
         """Before the probe runs: check what needs the loaded model (a pattern naming no layer is
         a spec error), keep a plan in ``context.plans[key]``, ask for extra layers to capture."""

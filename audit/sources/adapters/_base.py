@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +13,7 @@ from pydantic_core import PydanticCustomError
 
 from ...results import ModelInfo
 
-__all__ = ["LoadedModel", "ModelAdapter", "SpecSection", "first_lines", "model_file"]
+__all__ = ["LoadedModel", "ModelAdapter", "SpecSection", "call_target", "first_lines", "model_file"]
 
 
 class SpecSection(BaseModel):
@@ -52,8 +53,14 @@ class ModelAdapter:
     spec_model: ClassVar[type[BaseModel]]
     order: ClassVar[int] = 100  # place among the kinds in listings and messages
     reads_text: ClassVar[bool] = False  # text probes (.txt, .jsonl; .parquet as text), heads, token embeddings, cost.sequence_length
+    text_with: ClassVar[str] = ""  # the key that makes this kind read text probes when it cannot always (onnx)
     replaceable_weights: ClassVar[bool] = False  # the sweep can swap its layers for factorized ones
     own_image_processor: ClassVar[bool] = False  # prepares a folder of images itself (no probe.image)
+
+    def reads_text_in(self, model) -> bool:
+        """Whether the model a ``model`` section names reads text probes and takes
+        ``cost.sequence_length`` (a kind with ``text_with`` decides from the section)."""
+        return self.reads_text
 
     def files(self, loaded) -> list[tuple[tuple, str]]:
         """``(spec key path, file)`` for each file the section names (checked to exist before
@@ -64,18 +71,17 @@ class ModelAdapter:
         """Cross-key rules between the model section and the rest of ``spec`` (an AuditSpec being
         validated); each broken rule a ``cross_key`` PydanticCustomError naming its key. What a
         stage needs of the model is the stage's rule (``Stage.check``)."""
-        probe = spec.probe
-        text_kinds = _kinds_with("reads_text")
+        probe, reads_text = spec.probe, self.reads_text_in(spec.model)
         if probe.is_folder and self.own_image_processor and probe.image is not None:
             raise PydanticCustomError("cross_key", "model kind {kind} prepares images with the model's own image "
                                       "processor; probe.image is for the other kinds", {"key": "probe.image", "kind": self.kind})
-        if probe.is_folder and self.reads_text and not self.own_image_processor:
+        if probe.is_folder and reads_text and not self.own_image_processor:
             raise PydanticCustomError("cross_key", "model kind {kind} reads text, not a folder of images",
                                       {"key": "probe.source", "kind": self.kind})
-        if not (probe.is_folder or probe.is_table) and probe.is_text != self.reads_text:
+        if not (probe.is_folder or probe.is_table) and probe.is_text != reads_text:
             raise PydanticCustomError("cross_key", "text probes (.txt, .jsonl) go with model kind {kinds}, and only they do",
-                                      {"key": "probe.source", "kinds": text_kinds})
-        if probe.is_table and self.reads_text and probe.features is not None:
+                                      {"key": "probe.source", "kinds": _text_readers()})
+        if probe.is_table and reads_text and probe.features is not None:
             raise PydanticCustomError("cross_key", "model kind {kind} reads the text column (probe.text_field), "
                                       "not feature columns", {"key": "probe.features", "kind": self.kind})
 
@@ -84,9 +90,17 @@ class ModelAdapter:
         """The kinds that have ``capability`` (a class attribute), for messages: ``transformers or onnx``."""
         return _kinds_with(capability)
 
-    def reads_text_probe(self, spec) -> bool:
-        """Whether this kind reads ``spec``'s probe as text (what heads and token embeddings need)."""
-        return self.reads_text and not spec.probe.is_folder
+    @staticmethod
+    def text_readers() -> str:
+        """The kinds that read text probes, for messages: ``transformers or onnx with model.tokenizer``."""
+        return _text_readers()
+
+    def reads_text_probe(self, spec, *, any_text_model: bool = False) -> bool:
+        """Whether this kind reads ``spec``'s probe as text: a kind that always reads text (what heads
+        and token embeddings need), or with ``any_text_model`` one whose section makes it read text
+        (an ONNX text encoder: what cost.sequence_length needs)."""
+        reads = self.reads_text_in(spec.model) if any_text_model else self.reads_text
+        return reads and not spec.probe.is_folder
 
     def image_processor(self, loaded):
         """How this kind turns a list of decoded RGB images (PIL) into its input array, for a folder
@@ -98,7 +112,7 @@ class ModelAdapter:
         raise NotImplementedError
 
     def taps(self, model: LoadedModel):
-        """The taps capture runs the model through (the interface of :class:`audit.capture.TorchTaps`)."""
+        """The taps capture runs the model through (the interface of :class:`audit.sources.adapters._torch_taps.TorchTaps`)."""
         raise NotImplementedError
 
     def layers(self, loaded, model: LoadedModel) -> tuple[list[str], list[str]]:
@@ -132,6 +146,24 @@ def _kinds_with(capability: str) -> str:
     from . import adapters
 
     return " or ".join(adapter.kind for adapter in adapters() if getattr(adapter, capability))
+
+
+def _text_readers() -> str:
+    """The kinds that read text probes: ``transformers or onnx with model.tokenizer``."""
+    from . import adapters
+
+    return " or ".join(adapter.kind if adapter.reads_text else f"{adapter.kind} with {adapter.text_with}"
+                       for adapter in adapters() if adapter.reads_text or adapter.text_with)
+
+
+def call_target(loaded, loc: tuple, target: str):
+    """The result of calling ``target`` ('module:callable'), the spec key at ``loc`` naming it;
+    any failure (an uninstalled package, a missing attribute, the call raising) a spec error."""
+    module_name, _, attribute = target.rpartition(":")
+    try:
+        return getattr(importlib.import_module(module_name), attribute)()
+    except Exception as error:  # an uninstalled package, a missing attribute: the spec's problem
+        raise loaded.error(loc, f"cannot call {target!r}: {type(error).__name__}: {error}") from None
 
 
 def model_file(loaded) -> Path:

@@ -48,7 +48,7 @@ class TorchModuleAdapter(ModelAdapter):
     hookable: typing.ClassVar[bool] = True
 
     def taps(self, model: LoadedModel):
-        from ...capture import TorchTaps
+        from ._torch_taps import TorchTaps
 
         return TorchTaps(model.module)
 

@@ -6,7 +6,6 @@ it is a vision model (:mod:`audit.sources.vision_encoder`): the directory's own 
 
 from __future__ import annotations
 
-import importlib
 import pickle
 from pathlib import Path
 from typing import Literal
@@ -15,7 +14,7 @@ from pydantic import Field, model_validator
 
 from ...errors import SourceError
 from . import register_adapter
-from ._base import LoadedModel, SpecSection, first_lines
+from ._base import LoadedModel, SpecSection, call_target, first_lines
 from .torch import TorchModuleAdapter, module_info
 
 __all__ = ["TransformersAdapter", "TransformersModel", "model_directory", "PREPROCESSOR_CONFIG"]
@@ -104,7 +103,8 @@ class TransformersAdapter(TorchModuleAdapter):
 def model_directory(loaded) -> Path:
     """The model's directory, from ``path`` or by calling ``path_from``."""
     model, loc = loaded.spec.model, _location(loaded)
-    directory = loaded.resolve(model.path) if model.path is not None else _call_path_from(loaded, model.path_from)
+    directory = loaded.resolve(model.path) if model.path is not None else \
+        Path(call_target(loaded, ("model", "path_from"), model.path_from))
     if not (directory / "config.json").is_file():
         raise loaded.error(loc, f"not a model directory (no config.json): {directory}")
     return directory
@@ -112,12 +112,3 @@ def model_directory(loaded) -> Path:
 
 def _location(loaded) -> tuple:
     return ("model", "path") if loaded.spec.model.path is not None else ("model", "path_from")
-
-
-def _call_path_from(loaded, target: str) -> Path:
-    module_name, _, attribute = target.rpartition(":")
-    try:
-        found = getattr(importlib.import_module(module_name), attribute)()
-    except Exception as error:  # an uninstalled package, a missing attribute: the spec's problem
-        raise loaded.error(("model", "path_from"), f"cannot call {target!r}: {type(error).__name__}: {error}") from None
-    return Path(found)

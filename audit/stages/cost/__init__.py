@@ -34,9 +34,10 @@ class CostStage(Stage):
                             finding="audit.stages.cost.view:finding", decision="audit.stages.cost.view:decision")
 
     def check(self, spec, adapter) -> None:
-        if spec.cost is not None and spec.cost.sequence_length is not None and not adapter.reads_text_probe(spec):
+        if spec.cost is not None and spec.cost.sequence_length is not None and \
+                not adapter.reads_text_probe(spec, any_text_model=True):
             raise PydanticCustomError("cross_key", "{key} applies to text models (model kind {kinds}) on text only",
-                                      {"key": "cost.sequence_length", "kinds": adapter.kinds_with("reads_text")})
+                                      {"key": "cost.sequence_length", "kinds": adapter.text_readers()})
 
     def prepare(self, context) -> None:
         from .stage import plan_factorized

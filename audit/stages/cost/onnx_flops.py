@@ -18,17 +18,17 @@ __all__ = ["COUNTED_OPS", "flops_per_sample"]
 COUNTED_OPS = ("MatMul", "Gemm", "Conv", "ConvTranspose")
 
 
-def flops_per_sample(proto, input_name: str, sample: np.ndarray) -> int:
-    """FLOPs of one forward pass of the ONNX model ``proto`` on ``sample`` (a batch of one, of the
-    input's dtype) fed to ``input_name``."""
+def flops_per_sample(proto, feed: dict[str, np.ndarray]) -> int:
+    """FLOPs of one forward pass of the ONNX model ``proto`` on ``feed`` (graph input -> array:
+    a batch of one, of each input's dtype, and any constant inputs)."""
     proto = infer_shapes(proto)
-    names = [name for name, _ in activations(proto, input_name)]
+    names = [name for name, _ in activations(proto, feed)]
     extra = [name for name in names if name not in {output.name for output in proto.graph.output}]
     session = runtime_session(with_outputs(proto, extra).SerializeToString())
     wanted = [output.name for output in session.get_outputs()]
     shapes = _weight_shapes(proto.graph)
-    shapes[input_name] = sample.shape
-    shapes.update((name, value.shape) for name, value in zip(wanted, session.run(wanted, {input_name: sample})))
+    shapes.update((name, value.shape) for name, value in feed.items())
+    shapes.update((name, value.shape) for name, value in zip(wanted, session.run(wanted, feed)))
     return sum(_node_flops(node, shapes) for node in proto.graph.node if node.op_type in COUNTED_OPS)
 
 

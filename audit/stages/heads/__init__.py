@@ -3,8 +3,6 @@ it is switched off (:mod:`.attention`); its report section in :mod:`.view`."""
 
 from __future__ import annotations
 
-from pydantic_core import PydanticCustomError
-
 from ...policy.figure import Figure
 from .. import CaptureRequest, ReportSection, Stage, register_stage
 from .params import HeadsSpec
@@ -29,9 +27,7 @@ class HeadsStage(Stage):
                             finding="audit.stages.heads.view:finding")
 
     def check(self, spec, adapter) -> None:
-        if spec.heads is not None and not adapter.reads_text_probe(spec):
-            raise PydanticCustomError("cross_key", "{key} needs model kind {kinds} on a text probe",
-                                      {"key": "heads", "kinds": adapter.kinds_with("reads_text")})
+        self.require_text_probe(spec, adapter)
 
     def prepare(self, context) -> CaptureRequest:
         from .attention import attention_layers

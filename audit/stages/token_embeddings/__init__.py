@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Annotated, ClassVar
 
 from pydantic import Field
-from pydantic_core import PydanticCustomError
 
 from ...policy.figure import Figure
 from ...results import Meta, MetricResult
@@ -62,9 +61,7 @@ class TokenEmbeddingsStage(Stage):
                             finding="audit.stages.token_embeddings.view:finding")
 
     def check(self, spec, adapter) -> None:
-        if spec.token_embeddings is not None and not adapter.reads_text_probe(spec):
-            raise PydanticCustomError("cross_key", "{key} needs model kind {kinds} on a text probe",
-                                      {"key": "token_embeddings", "kinds": adapter.kinds_with("reads_text")})
+        self.require_text_probe(spec, adapter)
 
     def run(self, context) -> TokenEmbeddingResult:
         from .embedding_id import token_embedding_result

@@ -14,7 +14,7 @@ import numpy as np
 if TYPE_CHECKING:
     import onnx
 
-__all__ = ["FLOAT_TYPES", "LinearNode", "activations", "count_weights", "first_line", "infer_shapes", "linear_nodes",
+__all__ = ["FLOAT_TYPES", "LinearNode", "activations", "channel_first", "count_weights", "first_line", "infer_shapes", "linear_nodes",
            "run_batched", "runtime_session", "stored_weights", "tensor_types", "with_outputs"]
 
 FLOAT_TYPES = (1, 10, 11, 16)  # FLOAT, FLOAT16, DOUBLE, BFLOAT16 (onnx.TensorProto)
@@ -29,16 +29,52 @@ def infer_shapes(proto):
         return proto
 
 
-def activations(proto, feed: str) -> tuple[tuple[str, str], ...]:
-    """(tensor, producing op) for every floating-point node output that depends on the fed input,
-    in node order (weights computed inside the graph, such as ``ConstantOfShape`` outputs, are
-    not layers). ``proto`` should be shape-inferred, so that the types are known."""
-    types, live, found = tensor_types(proto.graph), {feed}, []
+def activations(proto, feed) -> tuple[tuple[str, str], ...]:
+    """(tensor, producing op) for every floating-point node output that depends on the fed input
+    ``feed`` (a name, or several), in node order (weights computed inside the graph, such as
+    ``ConstantOfShape`` outputs, are not layers). A node with subgraphs (``If``, ``Loop``)
+    depends on what its bodies read from the main graph too. ``proto`` should be
+    shape-inferred, so that the types are known."""
+    types, found = tensor_types(proto.graph), []
+    live = {feed} if isinstance(feed, str) else set(feed)
     for node in proto.graph.node:
-        if any(name in live for name in node.input):
+        if any(name in live for name in node.input) or not live.isdisjoint(_read_by_subgraphs(node)):
             live.update(name for name in node.output if name)
             found += [(name, node.op_type) for name in node.output if name and types.get(name) in FLOAT_TYPES]
     return tuple(found)
+
+
+def _read_by_subgraphs(node) -> set[str]:
+    """Every tensor name the node's subgraph attributes read (their own tensors included:
+    ONNX names are unique across scopes, so those never match a main-graph name)."""
+    graphs = [a.g for a in node.attribute if a.HasField("g")] + [g for a in node.attribute for g in a.graphs]
+    read = set()
+    for graph in graphs:
+        for inner in graph.node:
+            read.update(inner.input)
+            read |= _read_by_subgraphs(inner)
+    return read
+
+
+# Ops whose data input and output are channel-first (N, C, ...), and ops that keep their input's layout.
+_CHANNEL_FIRST_OPS = {"Conv", "ConvTranspose", "BatchNormalization", "MaxPool", "AveragePool", "LpPool",
+                      "InstanceNormalization"}
+_LAYOUT_KEEPING_OPS = {"Relu", "LeakyRelu", "PRelu", "Clip", "HardSwish", "HardSigmoid", "Sigmoid", "Tanh", "Elu",
+                       "Selu", "Mish", "Softplus", "Gelu", "Erf", "Sqrt", "Pow", "Abs", "Neg", "Exp", "Log",
+                       "Identity", "Dropout", "Cast", "Add", "Sub", "Mul", "Div", "Max", "Min", "Pad", "Slice"}
+
+
+def channel_first(graph) -> frozenset[str]:
+    """Tensors laid out channel-first (N, C, ...): the outputs and data inputs of conv, norm and
+    pooling nodes, and what elementwise ops (activations, arithmetic, padding, slicing) make of
+    them, so that a 1-d conv's (N, C, L) activation is not read as a (N, T, C) sequence."""
+    found: set[str] = set()
+    for node in graph.node:
+        if node.op_type in _CHANNEL_FIRST_OPS:
+            found.update(name for name in (*node.input[:1], *node.output[:1]) if name)
+        elif node.op_type in _LAYOUT_KEEPING_OPS and any(name in found for name in node.input):
+            found.update(name for name in node.output if name)
+    return frozenset(found)
 
 
 @dataclass(frozen=True)
@@ -99,16 +135,22 @@ def first_line(error: Exception) -> str:
     return text[:300] + ("..." if len(text) > 300 else "")
 
 
-def run_batched(session, wanted: list[str], input_name: str, inputs: np.ndarray, step: int) -> list[np.ndarray]:
-    """``wanted`` outputs of ``session`` on ``inputs`` run ``step`` rows at a time (a graph exported
-    with a fixed batch size gets exactly that: the last piece is padded by repeating its last row,
-    and the padding's outputs are dropped)."""
-    pieces = []
-    for start in range(0, len(inputs), step):
-        piece = inputs[start:start + step]
-        padded = np.concatenate([piece, np.repeat(piece[-1:], step - len(piece), axis=0)])
-        pieces.append([output[:len(piece)] for output in session.run(wanted, {input_name: padded})])
+def run_batched(session, wanted: list[str], inputs: dict[str, np.ndarray], step: int, constants=None) -> list[np.ndarray]:
+    """``wanted`` outputs of ``session`` on ``inputs`` (graph input -> array, samples first) run
+    ``step`` rows at a time; ``constants(n)`` (optional) gives the inputs fed alike to every run of
+    ``n`` rows. A graph exported with a fixed batch size gets exactly that: the last piece is
+    padded by repeating its last row, and the padding's outputs are dropped."""
+    pieces, n = [], len(next(iter(inputs.values())))
+    for start in range(0, n, step):
+        size = min(step, n - start)
+        feed = {name: _padded(array[start:start + step], step) for name, array in inputs.items()}
+        feed.update(constants(step) if constants else {})
+        pieces.append([output[:size] for output in session.run(wanted, feed)])
     return [np.concatenate(parts) for parts in zip(*pieces)]
+
+
+def _padded(piece: np.ndarray, step: int) -> np.ndarray:
+    return np.concatenate([piece, np.repeat(piece[-1:], step - len(piece), axis=0)]) if len(piece) < step else piece
 
 
 def with_outputs(proto, names):

@@ -6,9 +6,14 @@ intermediate tensors (the layer names a spec selects) and choose the default one
   :class:`~audit.errors.SourceError` naming the file: exit 2, never a traceback.
 - Layers are the floating-point outputs of the top-level graph's nodes, named as in the file,
   plus ``output`` (the graph's first output). Tensors inside subgraphs (``If``, ``Loop``) are
-  not offered: they are not values of the main graph.
-- The probe feeds one graph input (``model.input``, or the only input that is not an
-  initializer). A model exported with a fixed batch size runs the probe in pieces of that size.
+  not offered: they are not values of the main graph (the outputs of such a node are, when its
+  bodies read the data).
+- Every graph input is fed (:mod:`.feeds`): the probe's array feeds one (``model.input``, or
+  the only input left without a value), or a tokenizer feeds a text encoder's token inputs;
+  ``model.constants`` feed the rest. Layers are the tensors that depend on the data input (the
+  array, or the token ids). A model exported with a fixed batch size runs the probe in pieces
+  of that size.
+- A text encoder may get its sentence embedding added to the graph (:mod:`.pooling`).
 """
 
 from __future__ import annotations
@@ -20,9 +25,10 @@ import numpy as np
 
 from ....errors import SourceError
 from ....layers import OUTPUT
-from .graph import activations, count_weights, first_line, infer_shapes, runtime_session, with_outputs
+from .feeds import FeedError, Feeds, plan_feeds
+from .graph import activations, channel_first, count_weights, first_line, infer_shapes, runtime_session, tensor_types, with_outputs
 
-__all__ = ["OnnxGraph", "load_onnx", "onnx_session"]
+__all__ = ["FeedError", "OnnxGraph", "load_onnx", "onnx_session"]
 
 # Ops whose outputs make a good default profile: nonlinearities, pooling to a vector, dense maps.
 _DEFAULT_OPS = {"Relu", "LeakyRelu", "PRelu", "Clip", "HardSwish", "Gelu", "Tanh", "Elu", "Selu", "Mish",
@@ -32,18 +38,21 @@ _DEFAULT_COUNT = 8
 
 @dataclass(frozen=True)
 class OnnxGraph:
-    """A checked ONNX model: its proto, the input the probe feeds, and its float tensors in order."""
+    """A checked ONNX model: its proto, how its inputs are fed, and its float tensors in order."""
 
     path: Path
     proto: object  # onnx.ModelProto, shape-inferred
-    input_name: str
+    input_name: str  # the data input: the probe's array, or the token ids
     input_shape: tuple  # ints for fixed dims, strings or None for dynamic ones
     input_dtype: np.dtype
     output_name: str
     tensors: tuple[tuple[str, str], ...]  # (tensor name, op type of its producer), in node order
     n_parameters: int
+    feeds: Feeds  # every graph input and how it is fed
     squeezed: frozenset = frozenset()  # (N, C, 1, 1) tensors: squeeze-excitation internals
+    channel_first: frozenset = frozenset()  # tensors laid out (N, C, ...): a 3-d one is no sequence
     threads: int = 0
+    pooling: str = ""  # what was added to a text encoder's graph ("" when nothing was)
 
     @property
     def layer_names(self) -> list[str]:
@@ -70,8 +79,13 @@ class OnnxGraph:
         return first if isinstance(first, int) and first > 0 else None
 
 
-def load_onnx(path: Path, *, input_name: str | None = None, threads: int = 0) -> OnnxGraph:
-    """Read, check and shape-infer ``path``; every failure is a :class:`SourceError`."""
+def load_onnx(path: Path, *, input_name: str | None = None, threads: int = 0, text_inputs: dict | None = None,
+              constants: dict | None = None, pooling: tuple[str, bool, bool] | None = None) -> OnnxGraph:
+    """Read, check and shape-infer ``path`` and plan its feeds (:func:`.feeds.plan_feeds`:
+    ``input_name`` for an array probe, ``text_inputs`` for a text encoder, ``constants``); with
+    ``pooling`` (mode, normalize, asked: see :func:`_pool`), a text encoder's token states become
+    a sentence embedding. A failure to read or run the file is a :class:`SourceError`, a spec
+    value the graph contradicts a :class:`FeedError`."""
     import onnx
 
     proto = _read(path)
@@ -80,7 +94,9 @@ def load_onnx(path: Path, *, input_name: str | None = None, threads: int = 0) ->
     except Exception as error:  # onnx raises ValidationError and others for invalid graphs
         raise SourceError(str(path), f"onnx.checker rejects the model: {first_line(error)}") from None
     proto = infer_shapes(proto)
-    feed = _feed_input(path, proto.graph, input_name)
+    feeds = plan_feeds(path, proto.graph, input_name=input_name, text_inputs=text_inputs, constants=constants)
+    proto, labels, added = _pool(path, proto, feeds, pooling) if pooling else (proto, {}, "")
+    feed = next(info for info in proto.graph.input if info.name == feeds.data)
     elem_type = feed.type.tensor_type.elem_type
     return OnnxGraph(
         path=path,
@@ -90,11 +106,38 @@ def load_onnx(path: Path, *, input_name: str | None = None, threads: int = 0) ->
                           for d in feed.type.tensor_type.shape.dim),
         input_dtype=np.dtype(onnx.helper.tensor_dtype_to_np_dtype(elem_type)),
         output_name=proto.graph.output[0].name,
-        tensors=activations(proto, feed.name),
+        tensors=tuple((name, labels.get(name, op)) for name, op in activations(proto, feed.name)),
         squeezed=frozenset(_squeezed(proto.graph)),
+        channel_first=channel_first(proto.graph),
         n_parameters=count_weights(proto.graph),
         threads=threads,
+        feeds=feeds,
+        pooling=added,
     )
+
+
+def _pool(path: Path, proto, feeds: Feeds, pooling: tuple[str, bool, bool]):
+    """(the graph with its sentence embedding, edited in place; labels of the tensors added; what
+    was added).
+    ``pooling``: (mode, normalize, asked): a first output that is not token states is an error
+    when the spec ``asked`` for this pooling, and left as it is when it came from a
+    sentence-transformers configuration (the graph may pool already)."""
+    from .pooling import POOLING_LABELS, pooled
+
+    mode, normalize, asked = pooling
+    output = proto.graph.output[0]
+    dims = output.type.tensor_type.shape.dim if output.type.tensor_type.HasField("shape") else None
+    if dims is not None and len(dims) != 3:
+        if not asked:
+            return proto, {}, ""
+        raise FeedError(("model", "pooling"), f"pools token states (samples x tokens x features), but the graph's "
+                                              f"first output {output.name!r} has {len(dims)} axes")
+    mask = dict(feeds.text).get("attention_mask")
+    if mask is None and mode != "cls":
+        raise FeedError(("model", "pooling"), f"{mode} pooling skips padding with the attention mask, and "
+                                              f"{path.name} takes none (model.text_inputs.attention_mask)")
+    labels = pooled(proto, output.name, mask, mode, normalize, tensor_types(proto.graph).get(output.name, 1))
+    return proto, labels, POOLING_LABELS[mode] + (", L2 normalization" if normalize else "")
 
 
 def _read(path: Path):
@@ -111,25 +154,6 @@ def _squeezed(graph):
         dims = info.type.tensor_type.shape.dim
         if len(dims) == 4 and all(d.HasField("dim_value") and d.dim_value == 1 for d in dims[2:]):
             yield info.name
-
-
-def _feed_input(path: Path, graph, input_name: str | None):
-    initializers = {init.name for init in graph.initializer}
-    inputs = [info for info in graph.input if info.name not in initializers]
-    names = [info.name for info in inputs]
-    if input_name is not None:
-        if input_name not in names:
-            raise SourceError(str(path), f"has no graph input {input_name!r}; its inputs are: {', '.join(names)}")
-        unfed = [name for name in names if name != input_name]
-        if unfed:
-            raise SourceError(str(path), f"graph input{'s' if len(unfed) > 1 else ''} {', '.join(map(repr, unfed))} "
-                              f"would not be fed: the probe feeds only {input_name!r} (model.input), and every "
-                              "input without an initializer needs a value")
-        return inputs[names.index(input_name)]
-    if len(inputs) != 1:
-        raise SourceError(str(path), f"has {len(inputs)} graph inputs ({', '.join(names)}); "
-                                     "name the one the probe feeds with model.input")
-    return inputs[0]
 
 
 def onnx_session(graph: OnnxGraph, extra_outputs: list[str] = ()):

@@ -12,13 +12,13 @@ from ....layers import OUTPUT
 from .graph import first_line, run_batched
 from .loader import OnnxGraph, onnx_session
 
-__all__ = ["OnnxTaps"]
+__all__ = ["OnnxTaps", "run_batch"]
 
 
 class OnnxTaps:
     """Taps on an ONNX model: the selected tensors become extra graph outputs of one ONNX Runtime
     session, so a single run per batch yields them all (the interface of
-    :class:`audit.capture.TorchTaps`)."""
+    :class:`audit.sources.adapters._torch_taps.TorchTaps`)."""
 
     def __init__(self, graph: OnnxGraph):
         self.graph = graph
@@ -27,7 +27,7 @@ class OnnxTaps:
         return self.graph.op_type(name)
 
     def channel_first_1d(self, name: str) -> bool:
-        return self.graph.op_type(name) in ("Conv", "BatchNormalization", "MaxPool", "AveragePool", "InstanceNormalization")
+        return name in self.graph.channel_first
 
     @contextmanager
     def open(self, names: list[str]):
@@ -44,10 +44,18 @@ class OnnxTaps:
         yield run
 
     def _run_pieces(self, session, wanted, batch):
-        inputs = batch.inputs.numpy().astype(self.graph.input_dtype, copy=False)
-        try:
-            return run_batched(session, wanted, self.graph.input_name, inputs, self.graph.fixed_batch or len(inputs))
-        except Exception as error:  # onnxruntime's own exception types: shape or type mismatch, kernel failure
-            last = batch.first_sample + len(inputs) - 1
-            raise CaptureError("model", f"ONNX Runtime failed on samples {batch.first_sample}..{last}: "
-                                        f"{first_line(error)}") from None
+        return run_batch(session, wanted, self.graph, batch)
+
+
+def run_batch(session, wanted: list[str], graph: OnnxGraph, batch) -> list[np.ndarray]:
+    """``wanted`` outputs of ``session`` (a session of ``graph``) on one
+    :class:`~audit.batches.Batch`: every graph input fed as ``graph.feeds`` says, in pieces of a
+    fixed batch size where the graph has one; a runtime failure is a :class:`CaptureError`."""
+    inputs = graph.feeds.per_sample(batch.inputs)
+    n = len(next(iter(inputs.values())))
+    try:
+        return run_batched(session, wanted, inputs, graph.fixed_batch or n, graph.feeds.constant)
+    except Exception as error:  # onnxruntime's own exception types: shape or type mismatch, kernel failure
+        last = batch.first_sample + n - 1
+        raise CaptureError("model", f"ONNX Runtime failed on samples {batch.first_sample}..{last}: "
+                                    f"{first_line(error)}") from None

@@ -137,6 +137,16 @@ def _validate(args) -> int:
     return EXIT_OK
 
 
+def _layers(args) -> int:
+    from .layer_listing import list_layers
+    from .render import layer_table
+    from .spec import load_spec
+
+    loaded = load_spec(args.spec)
+    sys.stdout.write(layer_table.render(list_layers(loaded), args.format))
+    return EXIT_OK
+
+
 def _compare(args) -> int:
     from .compare import compare
     from .policy import evaluate, gate_for, read_audit
@@ -170,6 +180,11 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("spec", help="the audit spec (YAML)")
     validate.add_argument("--out", help="output folder to check (default: output.dir in the spec)")
     validate.set_defaults(command=_validate)
+    layers = commands.add_parser("layers", help="list every layer the spec may select: type, output shape, width, "
+                                               "parameters, and the default selection (runs one probe batch)")
+    layers.add_argument("spec", help="the audit spec (YAML)")
+    layers.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    layers.set_defaults(command=_layers)
     compare = commands.add_parser("compare", help="a regression table of two audit.json files, with policies on the deltas")
     compare.add_argument("base", help="the baseline audit.json")
     compare.add_argument("new", help="the new audit.json")
@@ -181,6 +196,7 @@ def _parser() -> argparse.ArgumentParser:
                          help="what fails the gate (exit 1): a failed rule (default), or a warning too")
     for sub in (run, validate, compare):
         _policy_argument(sub)
+    for sub in (run, validate, layers, compare):
         sub.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser
 

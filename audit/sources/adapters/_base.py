@@ -119,6 +119,10 @@ class ModelAdapter:
         """(every layer name a spec may select, the default selection)."""
         raise NotImplementedError
 
+    def parameter_count(self, model: LoadedModel, name: str) -> int | None:
+        """The weights layer ``name`` holds (``model layers`` lists them); None where unknown."""
+        return None
+
     def dense_layers(self, model: LoadedModel, audited: list[str]) -> list[str]:
         """The audited layers the cost stage may factorize, in ``audited`` order."""
         return []

@@ -57,6 +57,12 @@ class TorchModuleAdapter(ModelAdapter):
 
         return available_layers(model.module, self.hookable), default_layers(model.module, self.hookable)
 
+    def parameter_count(self, model: LoadedModel, name: str) -> int | None:
+        from ...layers import OUTPUT
+
+        module = model.module if name == OUTPUT else dict(model.module.named_modules()).get(name)
+        return None if module is None else sum(parameter.numel() for parameter in module.parameters())
+
     def dense_layers(self, model: LoadedModel, audited: list[str]) -> list[str]:
         import torch
 

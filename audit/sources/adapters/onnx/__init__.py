@@ -152,6 +152,14 @@ class OnnxAdapter(ModelAdapter):
         available = list(dict.fromkeys(model.graph.layer_names + [OUTPUT]))  # a tensor may be named "output"
         return available, model.graph.default_layers()
 
+    def parameter_count(self, model: LoadedModel, name: str) -> int | None:
+        """The stored floating-point weights the node producing tensor ``name`` reads."""
+        from ....layers import OUTPUT
+        from .graph import node_weights
+
+        graph = model.graph
+        return graph.n_parameters if name == OUTPUT else node_weights(graph.proto.graph, name)
+
     def dense_layers(self, model: LoadedModel, audited: list[str]) -> list[str]:
         from .graph import linear_nodes
 

@@ -14,8 +14,9 @@ import numpy as np
 if TYPE_CHECKING:
     import onnx
 
-__all__ = ["FLOAT_TYPES", "LinearNode", "activations", "channel_first", "count_weights", "first_line", "infer_shapes", "linear_nodes",
-           "run_batched", "runtime_session", "stored_weights", "tensor_types", "with_outputs"]
+__all__ = ["FLOAT_TYPES", "LinearNode", "activations", "channel_first", "count_weights", "first_line", "infer_shapes",
+           "linear_nodes", "node_weights", "run_batched", "runtime_session", "stored_weights", "tensor_types",
+           "with_outputs"]
 
 FLOAT_TYPES = (1, 10, 11, 16)  # FLOAT, FLOAT16, DOUBLE, BFLOAT16 (onnx.TensorProto)
 
@@ -122,6 +123,17 @@ def count_weights(graph) -> int:
     """Floating-point values stored in the graph: initializers and ``Constant`` nodes (some
     exporters, Paddle's among them, store weights as constants)."""
     return sum(int(np.prod(tensor.dims)) for tensor in stored_weights(graph).values() if tensor.data_type in FLOAT_TYPES)
+
+
+def node_weights(graph, tensor: str) -> int | None:
+    """Floating-point values stored in the graph that the node producing ``tensor`` reads; None
+    when no node produces it (a graph input)."""
+    node = next((node for node in graph.node if tensor in node.output), None)
+    if node is None:
+        return None
+    stored = stored_weights(graph)
+    return sum(int(np.prod(stored[name].dims)) for name in dict.fromkeys(node.input)
+               if name in stored and stored[name].data_type in FLOAT_TYPES)
 
 
 def tensor_types(graph) -> dict[str, int]:

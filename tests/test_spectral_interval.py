@@ -36,3 +36,23 @@ def test_the_interval_holds_the_count_and_whole_numbers(seed):
 def test_exactly_rank_k_data_keeps_a_point_interval(variance, equal):
     result = est.pca_id(rank(5, 1, equal), variance=variance)
     assert (result.ci_low, result.value, result.ci_high) == (5, 5, 5)
+
+
+def test_the_four_spectral_estimates_share_one_set_of_eigen_decompositions(monkeypatch):
+    """pca, participation ratio, effective rank and stable rank on one matrix (same centring,
+    groups and seed) decompose it once; another matrix of the same shape is decomposed afresh."""
+    from audit.estimators import spectral
+
+    calls = []
+    decompose = np.linalg.eigvalsh
+    monkeypatch.setattr(np.linalg, "eigvalsh", lambda matrix: calls.append(1) or decompose(matrix))
+    X = np.random.default_rng(7).normal(size=(300, 12))
+    first = [estimator(X, center=True, seed=3).value for estimator in
+             (est.pca_id, est.participation_ratio, est.effective_rank, est.stable_rank)]
+    assert len(calls) == 21  # the full spectrum and 20 leave-one-group-out ones, once
+    spectral._SPECTRA.clear()
+    again = [estimator(X, center=True, seed=3).value for estimator in
+             (est.stable_rank, est.effective_rank, est.participation_ratio, est.pca_id)][::-1]
+    assert again == first
+    est.participation_ratio(X + 1e-3 * np.random.default_rng(8).normal(size=X.shape), center=True, seed=3)
+    assert len(calls) == 63

@@ -14,9 +14,18 @@ groups whose second-moment matrices are computed once; leaving one group out cos
 eigen-decomposition of a d x d (or, when n < d, an n x n Gram) matrix. The interval is
 value +- z se with the jackknife standard error (a percentile bootstrap over so few groups is
 visibly biased for these non-linear statistics; the jackknife interval is centred on the value).
+
+The four estimates read the same spectra: the full one and the ``n_groups`` leave-one-out ones of
+a matrix, for given ``center``, ``n_groups`` and seed. Those are computed once and kept for the
+next estimate on the same matrix (a few matrices, found by a digest of their bytes), so an audit
+running all four metrics on a layer, or the heads stage's effective rank and participation
+ratio, does the eigen-decompositions once instead of four times; every value is unchanged.
 """
 
 from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
 
 import numpy as np
 
@@ -86,11 +95,10 @@ def _spectral(X, statistic, name, center, reported, options, whole=False) -> Spe
     continuous version of a count, reported (value and interval ends) rounded up."""
     n_groups, ci_level, seed = _jackknife_options(**options)
     matrix = as_matrix(X, min_points=3)
-    groups = _GroupMoments(matrix, n_groups, center, rng_from(seed))
-    eigenvalues = groups.eigenvalues(np.ones(groups.n_groups))
+    eigenvalues, leave_one_out = _spectra(matrix, n_groups, center, seed)
     value = statistic(eigenvalues)
     spectrum = np.sqrt(eigenvalues) if reported == "singular values" else eigenvalues / (matrix.shape[0] - center)
-    interval = _jackknife_interval(groups, statistic, value, ci_level)
+    interval = _jackknife_interval(leave_one_out, statistic, value, ci_level)
     return SpectrumEstimate(
         value=_whole(value) if whole else value,
         method=f"{name}, {'centred' if center else 'uncentred'} {reported}",
@@ -119,11 +127,35 @@ def _jackknife_options(n_groups=_DEFAULT_GROUPS, ci_level=0.95, seed=0):
     return check_int(n_groups, "n_groups", low=0), ci_level, seed
 
 
-def _jackknife_interval(groups, statistic, value, ci_level) -> dict:
-    if groups.n_groups < 2:
+def _jackknife_interval(leave_one_out, statistic, value, ci_level) -> dict:
+    if len(leave_one_out) < 2:
         return {}
-    leave_one_out = np.array([statistic(groups.eigenvalues(1.0 - np.eye(groups.n_groups)[g])) for g in range(groups.n_groups)])
-    return jackknife_fields(leave_one_out, value, ci_level, "rows")
+    return jackknife_fields(np.array([statistic(spectrum) for spectrum in leave_one_out]), value, ci_level, "rows")
+
+
+_SPECTRA: OrderedDict = OrderedDict()  # recent (matrix digest, options) -> spectra
+_KEPT = 8
+
+
+def _spectra(matrix: np.ndarray, n_groups: int, center: bool, seed) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The full spectrum of ``matrix`` and its leave-one-group-out spectra (none without groups),
+    computed once per matrix and options; a Generator seed is never cached (its state moves)."""
+    key = None
+    if seed is None or isinstance(seed, (int, np.integer)):
+        digest = hashlib.blake2b(np.ascontiguousarray(matrix).data, digest_size=16).digest()
+        key = (digest, matrix.shape, n_groups, bool(center), int(seed or 0))
+        if key in _SPECTRA:
+            _SPECTRA.move_to_end(key)
+            return _SPECTRA[key]
+    groups = _GroupMoments(matrix, n_groups, center, rng_from(seed))
+    identity = np.eye(groups.n_groups)
+    found = (groups.eigenvalues(np.ones(groups.n_groups)),
+             [groups.eigenvalues(1.0 - identity[g]) for g in range(groups.n_groups)] if groups.n_groups >= 2 else [])
+    if key is not None:
+        _SPECTRA[key] = found
+        while len(_SPECTRA) > _KEPT:
+            _SPECTRA.popitem(last=False)
+    return found
 
 
 class _GroupMoments:

@@ -17,7 +17,8 @@ from ...heldout import Split, split_samples
 from ...outputs import model_outputs, subset
 from .estimate import flops_per_sample, model_bytes, parameter_count, search_flops, store_bytes
 from .money import monthly_money
-from .onnx_timing import measure
+from .onnx_timing import Exported, checked, exported, timed
+from .onnx_variants import project_output
 from .result import CostRow, Quality, Timing
 from .variants import Projected, linear_map, svd_factorized, swapped
 
@@ -94,13 +95,27 @@ class Bench(BenchBase):
         if not self.cost.measure:
             return None, "not measured (cost.measure is false)"
         try:
-            timing, found = measure(module, self.inputs, warmup=self.cost.warmup, repeats=self.cost.repeats,
-                                    threads=self.cost.threads, sequence_length=self.sequence_length,
-                                    reference=self.reference)
+            found = self._exported(module)
+            timing = timed(found.session, self.inputs, warmup=self.cost.warmup, repeats=self.cost.repeats,
+                           threads=self.cost.threads, sequence_length=self.sequence_length,
+                           onnx_bytes=len(found.model), max_abs_diff=found.max_abs_diff,
+                           reference=self.reference.session if self.reference is not None else None)
         except Exception as error:  # a model the exporter or the runtime cannot take: say so, keep going
             return None, f"ONNX export or timing failed: {type(error).__name__}: {str(error).strip()[:300]}"
         self.reference = self.reference or found
         return timing, ""
+
+    def _exported(self, module) -> Exported:
+        """``module`` in ONNX: a projection of the original's output is the original's exported graph
+        with the projection appended (one export of the whole model per audit, not one per width);
+        anything else is exported. Either way its output is checked against torch's."""
+        if isinstance(module, Projected) and module.model is self.original and self.reference is not None:
+            import onnx
+
+            edited = project_output(onnx.load_from_string(self.reference.model),
+                                    module.projection.weight.detach().numpy())
+            return checked(edited.SerializeToString(), module, self.inputs, threads=self.cost.threads)
+        return exported(module, self.inputs, threads=self.cost.threads)
 
     def parameters(self, module) -> int:
         return parameter_count(module)

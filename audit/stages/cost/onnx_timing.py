@@ -33,11 +33,12 @@ import torch
 from ...sources.adapters.onnx.graph import runtime_session
 from .result import Timing
 
-__all__ = ["EXPORTER", "OPSET", "Exported", "export_onnx", "exported", "run_onnx", "time_onnx",
+__all__ = ["EXPORTER", "OPSET", "Exported", "checked", "export_onnx", "exported", "run_onnx", "time_onnx",
            "time_sessions", "timed", "turn_spread", "measure"]
 
 OPSET = 17
-EXPORTER = f"torch.onnx.export (TorchScript exporter, dynamo=False), opset {OPSET}"
+EXPORTER = (f"torch.onnx.export (TorchScript exporter, dynamo=False), opset {OPSET}; a reduced output embedding is "
+            "the original's export with its projection appended as a MatMul")
 
 
 def _as_kwargs(inputs) -> dict[str, torch.Tensor]:
@@ -114,7 +115,12 @@ class Exported:
 
 def exported(module: torch.nn.Module, inputs, *, threads: int) -> Exported:
     """Export ``module`` and check ONNX Runtime's output against torch's on ``inputs``."""
-    model = export_onnx(module, inputs)
+    return checked(export_onnx(module, inputs), module, inputs, threads=threads)
+
+
+def checked(model: bytes, module: torch.nn.Module, inputs, *, threads: int) -> Exported:
+    """The ONNX ``model`` of ``module`` (exported, or an exported graph edited to be it), with
+    how far ONNX Runtime's output is from torch's on ``inputs``."""
     session = runtime_session(model, threads=threads)
     with torch.no_grad():
         expected = module(**inputs) if isinstance(inputs, dict) else module(inputs)

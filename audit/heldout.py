@@ -29,9 +29,11 @@ class Split:
     heldout: np.ndarray
 
 
-def split_samples(n: int, holdout: float, seed: int) -> Split:
+def split_samples(n: int, holdout: float, seed: int, *, most: int = 0) -> Split:
     """A seeded split of ``n`` samples: ``round(n * holdout)`` held out (at least one, and at
-    least one left to fit on when ``n > 1``), the rest to fit on; both sorted.
+    least one left to fit on when ``n > 1``), the rest to fit on; both sorted. With ``most``
+    (> 0), only the first ``most`` of the held-out samples in the seeded order are kept for
+    scoring: a bounded subset, the fit part unchanged.
 
     Parameters
     ----------
@@ -41,12 +43,15 @@ def split_samples(n: int, holdout: float, seed: int) -> Split:
         Share of samples held out, in (0, 1).
     seed : int
         Seed of the permutation.
+    most : int
+        Held-out samples kept at most (0: all of them).
     """
     if not 0 < holdout < 1:
         raise ValueError(f"holdout is a share in (0, 1), got {holdout}")
     held = min(max(int(round(n * holdout)), 1), max(n - 1, 1))
     order = np.random.default_rng(seed).permutation(n)
-    return Split(fit=np.sort(order[held:]), heldout=np.sort(order[:held]))
+    kept = order[:held][:most] if most > 0 else order[:held]
+    return Split(fit=np.sort(order[held:]), heldout=np.sort(kept))
 
 
 @dataclass(frozen=True)

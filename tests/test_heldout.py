@@ -101,3 +101,12 @@ def test_sweep_scores_carry_held_out_bootstrap_intervals(tmp_path):
     for point in sweep.groups[0].points:
         assert point.ci_low <= point.score <= point.ci_high
         assert point.retained_ci_low <= point.retained <= point.retained_ci_high
+
+
+def test_a_bounded_heldout_subset_keeps_the_fit_part_and_is_a_seeded_subset():
+    from audit.heldout import split_samples
+
+    full, bounded = split_samples(1000, 0.5, 3), split_samples(1000, 0.5, 3, most=100)
+    assert np.array_equal(full.fit, bounded.fit) and bounded.heldout.size == 100
+    assert set(bounded.heldout) <= set(full.heldout) and np.all(np.diff(bounded.heldout) > 0)
+    assert np.array_equal(split_samples(1000, 0.5, 3, most=5000).heldout, full.heldout)

@@ -62,7 +62,8 @@ class BenchBase:
     def split_probe(self, loaded, probe) -> None:
         """Set ``split`` (probe sample indices to fit on and held out, seeded) and the held-out
         samples' ``heldout_features`` and ``heldout_labels`` (None without labels)."""
-        self.split: Split = split_samples(probe.info.n_samples, loaded.spec.cost.holdout, loaded.spec.seed)
+        cost = loaded.spec.cost
+        self.split: Split = split_samples(probe.info.n_samples, cost.holdout, loaded.spec.seed, most=cost.n_samples)
         self.heldout_features, self.heldout_labels = subset(probe.features, probe.labels, self.split.heldout)
 
     def baseline_outputs(self) -> torch.Tensor:

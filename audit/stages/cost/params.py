@@ -37,6 +37,8 @@ class CostSpec(StageParams):
     recall_k: int = Field(10, ge=1, description="neighbours in the retrieval-overlap measure (recall@k)")
     holdout: float = Field(0.5, gt=0, lt=1, description="share of probe samples held out: the PCA is fitted on "
                            "the rest, every variant's quality is scored on these")
+    n_samples: int = Field(512, ge=0, description="held-out samples every variant's quality is scored on, at most: a "
+                           "seeded subset of the held-out share, the PCA fit unchanged (0: all of them)")
     batch_size: int = Field(8, ge=1, description="ONNX timing: samples per batch")
     sequence_length: int | None = Field(None, ge=2, description="ONNX timing, text models: tokens per sample (default model.max_length)")
     warmup: int = Field(3, ge=0, description="ONNX timing: runs before timing")

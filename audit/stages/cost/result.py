@@ -150,6 +150,7 @@ class CostSettings:
     id_margin: float
     recall_k: Positive
     holdout: float
+    n_samples: Annotated[int, Meta(minimum=0, description="held-out samples scored at most (0: all)")]
     measured: bool
     batch_size: Positive
     sequence_length: Positive | None

@@ -83,9 +83,9 @@ def _settings(cost, model) -> CostSettings:
     return CostSettings(
         stored_vectors=cost.stored_vectors, store_dtype=cost.store_dtype, queries_per_month=cost.queries_per_month,
         prices=cost.prices.model_dump(), id_margin=cost.id_margin, recall_k=cost.recall_k, holdout=cost.holdout,
-        measured=cost.measure, batch_size=cost.batch_size, sequence_length=cost.sequence_length, warmup=cost.warmup,
-        repeats=cost.repeats, threads=cost.threads, onnxruntime=runtime, exporter=model.adapter.exporter,
-        flop_counter=model.adapter.flop_counter,
+        n_samples=cost.n_samples, measured=cost.measure, batch_size=cost.batch_size,
+        sequence_length=cost.sequence_length, warmup=cost.warmup, repeats=cost.repeats, threads=cost.threads,
+        onnxruntime=runtime, exporter=model.adapter.exporter, flop_counter=model.adapter.flop_counter,
     )
 
 

@@ -242,3 +242,20 @@ def test_shared_scores_and_subset():
     chosen = sample_indices(100, 10, seed=3)
     assert len(set(chosen)) == 10 and list(chosen) == sorted(chosen)
     assert list(chosen) == list(sample_indices(100, 10, seed=3))
+
+
+@pytest.mark.parametrize("shape", [(24, 40), (40, 24)])
+def test_the_gram_path_of_large_weights_gives_the_same_approximations(monkeypatch, shape):
+    """Large weights are decomposed through their Gram matrix: every rank's approximation and
+    split equal LAPACK's SVD to float64 rounding (the path is forced here on a small matrix)."""
+    from audit.estimators import lowrank
+
+    weight = torch.randn(*shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    exact = lowrank.factorize(weight)
+    monkeypatch.setattr(lowrank, "GRAM_SIDE", 8)
+    gram = lowrank.factorize(weight)
+    assert torch.allclose(gram.s, exact.s, rtol=1e-12, atol=1e-12)
+    for rank in (1, 5, 24):
+        assert torch.allclose(gram.weight(rank), exact.weight(rank), atol=1e-12)
+        first, second = gram.split(rank)
+        assert torch.allclose(first @ second, exact.weight(rank), atol=1e-12)

@@ -25,9 +25,10 @@ from test_spec import one_error_line
 
 from audit.cli import main
 from audit.errors import SourceError
+from audit.probe_spec import ImageSpec
 from audit.sources import load_probe
 from audit.sources.images import pixels
-from audit.spec import ImageSpec, load_spec
+from audit.spec import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"

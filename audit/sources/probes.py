@@ -67,7 +67,7 @@ def load_probe(loaded) -> Probe:
 def _read_folder(loaded):
     """A folder's drawn images as model input (``probe.image``, or the model's own image processor),
     with their labels and class names. Only the ``n_samples`` drawn images are decoded."""
-    from ..spec import ImageSpec  # audit.spec imports this package
+    from ..probe_spec import ImageSpec  # audit.spec imports this package
 
     probe_spec = loaded.spec.probe
     folder = scan_folder(loaded.resolve(probe_spec.source))

@@ -3,14 +3,16 @@
 - The model runs batch by batch through its *taps*: for a torch module
   (:class:`~audit.sources.adapters._torch_taps.TorchTaps`), in eval mode under
   ``torch.inference_mode()`` with forward hooks copying each selected module's output (the
-  first tensor of a tuple, ``last_hidden_state`` or the first tensor of a mapping);
+  first tensor of a tuple, ``last_hidden_state`` or the first tensor of a mapping), and forward
+  pre-hooks copying a module's input where a stage asks for it (:func:`audit.layers.input_tap`);
   for an ONNX graph (:class:`audit.sources.adapters.onnx.taps.OnnxTaps`), as extra graph outputs.
   Each model kind's adapter (:mod:`audit.sources.adapters`) says which taps its model uses.
 - Outputs become points as the spec's ``capture`` section says. Channel-first conv outputs
   (N, C, H, W), (N, C, D, H, W), and (N, C, L) from 1-d conv, pooling and norm layers: ``mean``
   over positions (one point of C features per sample), ``positions`` (every position a point)
   or ``flatten`` (C*H*W features). Other 3-d outputs are sequences (N, T, C): ``mean``,
-  ``tokens`` (every position a point) or ``last``. Higher-rank outputs are flattened per sample.
+  ``tokens`` (every position a point) or ``last`` (each text's last real token, from the
+  mask). Higher-rank outputs are flattened per sample.
 - Each layer keeps at most ``max_points`` points. A point's inclusion depends only on a hash of
   (seed, sample index, position), never on batch size or order: the kept points are the
   ``max_points`` with the smallest hashes, merged batch by batch, so memory stays bounded and

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .batches import masked_mean
+from .batches import last_positions, masked_mean
 from .errors import CaptureError
 from .layers import OUTPUT
 
@@ -216,8 +216,7 @@ def _sequence_points(tensor, mode, name, mask):
     if mode in ("tokens", "positions"):
         return _every_position(tensor, valid, f"sequence: every position a point{skip}")
     if mode == "last":
-        last = valid.long().cumsum(dim=1).argmax(dim=1)
-        return _per_sample(tensor[torch.arange(n), last], f"sequence: last position{skip}")
+        return _per_sample(tensor[torch.arange(n), last_positions(valid)], f"sequence: last position{skip}")
     if mode == "cls":
         return _per_sample(tensor[:, 0], "sequence: first (CLS) position")
     raise CaptureError(name, f"reduction {mode!r} does not apply to a sequence output (use mean, tokens, last or cls)")

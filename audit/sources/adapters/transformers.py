@@ -99,6 +99,17 @@ class TransformersAdapter(TorchModuleAdapter):
         info = module_info(module, self.kind, source, files, module_type=type(module.transformer).__name__)
         return LoadedModel(module, info, torch.float32, tokenizer=tokenizer, max_length=0 if vision else model_spec.max_length)
 
+    def factorizable(self, model: LoadedModel) -> list[str]:
+        """Every Linear and Conv module, and transformers' ``Conv1D`` (GPT-2's projections, whose
+        weight is stored (in, out): its truncated SVD is the transpose of the (out, in) one's, so
+        replacing the stored matrix by its rank-r approximation is the same student)."""
+        from transformers.pytorch_utils import Conv1D
+
+        from ...stages.sweep.setup import FACTORIZABLE
+
+        kinds = (*FACTORIZABLE, Conv1D)
+        return [name for name, child in model.module.named_modules() if name and isinstance(child, kinds)]
+
 
 def model_directory(loaded) -> Path:
     """The model's directory, from ``path`` or by calling ``path_from``."""

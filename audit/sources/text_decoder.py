@@ -76,16 +76,34 @@ def load_text_decoder(directory: Path):
 
 
 def _check_head(causal: nn.Module, base: nn.Module, head: nn.Module, directory: Path) -> None:
-    """The causal LM's logits must be its LM head over its base model's last hidden states (true of
-    GPT-2, Llama, Qwen, Mistral...); one that scales or soft-caps them after the head is refused
-    rather than audited on logits it never produces."""
+    """The causal LM's logits must be its LM head's output, unchanged, over its base model's last
+    hidden states (true of GPT-2, Llama, Qwen, Mistral...): one forward of the causal LM on a few
+    tokens, its LM head's input recorded and its output replaced by a known ramp, which must come
+    back as the logits. A model that scales or soft-caps them after the head (Gemma 2, Cohere) is
+    refused rather than audited on logits it never produces."""
     rows = getattr(getattr(head, "weight", None), "shape", (4,))[0]
     ids = (torch.arange(4) % rows).unsqueeze(0)
     mask = torch.ones_like(ids)
-    with torch.inference_mode():
-        expected = causal(input_ids=ids, attention_mask=mask, use_cache=False).logits
-        found = head(base(input_ids=ids, attention_mask=mask, use_cache=False).last_hidden_state)
-    if expected.shape != found.shape or not torch.allclose(expected, found, rtol=1e-4, atol=1e-4):
+    seen = {}
+
+    def record(module, args):
+        seen["input"] = args[0] if args else None
+
+    def ramp(module, args, output):
+        seen["ramp"] = torch.linspace(-100.0, 100.0, output.numel(), dtype=output.dtype).reshape(output.shape)
+        return seen["ramp"]
+
+    handles = [head.register_forward_pre_hook(record), head.register_forward_hook(ramp)]
+    try:
+        with torch.inference_mode():
+            logits = causal(input_ids=ids, attention_mask=mask, use_cache=False).logits
+            states = base(input_ids=ids, attention_mask=mask, use_cache=False).last_hidden_state
+    finally:
+        for handle in handles:
+            handle.remove()
+    reads_states = isinstance(seen.get("input"), torch.Tensor) and seen["input"].shape == states.shape and \
+        torch.allclose(seen["input"], states, rtol=1e-5, atol=1e-6)
+    if not reads_states or "ramp" not in seen or logits.shape != seen["ramp"].shape or not torch.equal(logits, seen["ramp"]):
         raise SourceError(str(directory), f"{type(causal).__name__}'s logits are not its LM head over its base model's "
                                           "last hidden states (it scales or soft-caps them): task causal-lm cannot "
                                           "reproduce them")

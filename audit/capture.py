@@ -41,7 +41,7 @@ _POSITION_STRIDE = 1 << 32  # order key: sample * stride + position
 class CaptureSettings:
     max_points: int = 5000
     conv: str = "mean"
-    sequence: str = "mean"
+    sequence: str | None = "mean"  # None (capture.sequence left to the model) reads as mean; the runner passes the model's
     overrides: tuple[tuple[str, str], ...] = ()  # (glob, reduction), first match wins
     point_caps: tuple[tuple[str, int], ...] = ()  # (layer name, max points) replacing max_points
     seed: int = 0
@@ -53,7 +53,7 @@ class CaptureSettings:
         for pattern, mode in self.overrides:
             if fnmatch.fnmatchcase(name, pattern):
                 return mode
-        return self.conv if channel_first else self.sequence
+        return self.conv if channel_first else (self.sequence or "mean")
 
 
 @dataclass

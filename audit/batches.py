@@ -12,7 +12,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
-__all__ = ["Batch", "batches", "masked_mean"]
+__all__ = ["Batch", "batches", "last_positions", "masked_mean"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,12 @@ def masked_mean(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean of (N, T, C) ``states`` over the positions where ``mask`` (N, T) is true."""
     weights = mask.unsqueeze(-1).to(states.dtype)
     return (states * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
+
+
+def last_positions(mask: torch.Tensor) -> torch.Tensor:
+    """Index of each row's last true position in a (N, T) ``mask``: a text's last real token
+    whatever side its padding is on (0 for a row with none)."""
+    return mask.long().cumsum(dim=1).argmax(dim=1)
 
 
 def n_batches(features, batch_size: int) -> int:

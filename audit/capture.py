@@ -3,14 +3,16 @@
 - The model runs batch by batch through its *taps*: for a torch module
   (:class:`~audit.sources.adapters._torch_taps.TorchTaps`), in eval mode under
   ``torch.inference_mode()`` with forward hooks copying each selected module's output (the
-  first tensor of a tuple, ``last_hidden_state`` or the first tensor of a mapping);
+  first tensor of a tuple, ``last_hidden_state`` or the first tensor of a mapping), and forward
+  pre-hooks copying a module's input where a stage asks for it (:func:`audit.layers.input_tap`);
   for an ONNX graph (:class:`audit.sources.adapters.onnx.taps.OnnxTaps`), as extra graph outputs.
   Each model kind's adapter (:mod:`audit.sources.adapters`) says which taps its model uses.
 - Outputs become points as the spec's ``capture`` section says. Channel-first conv outputs
   (N, C, H, W), (N, C, D, H, W), and (N, C, L) from 1-d conv, pooling and norm layers: ``mean``
   over positions (one point of C features per sample), ``positions`` (every position a point)
   or ``flatten`` (C*H*W features). Other 3-d outputs are sequences (N, T, C): ``mean``,
-  ``tokens`` (every position a point) or ``last``. Higher-rank outputs are flattened per sample.
+  ``tokens`` (every position a point) or ``last`` (each text's last real token, from the
+  mask). Higher-rank outputs are flattened per sample.
 - Each layer keeps at most ``max_points`` points. A point's inclusion depends only on a hash of
   (seed, sample index, position), never on batch size or order: the kept points are the
   ``max_points`` with the smallest hashes, merged batch by batch, so memory stays bounded and
@@ -26,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .batches import masked_mean
+from .batches import last_positions, masked_mean
 from .errors import CaptureError
 from .layers import OUTPUT
 
@@ -39,7 +41,7 @@ _POSITION_STRIDE = 1 << 32  # order key: sample * stride + position
 class CaptureSettings:
     max_points: int = 5000
     conv: str = "mean"
-    sequence: str = "mean"
+    sequence: str | None = "mean"  # None (capture.sequence left to the model) reads as mean; the runner passes the model's
     overrides: tuple[tuple[str, str], ...] = ()  # (glob, reduction), first match wins
     point_caps: tuple[tuple[str, int], ...] = ()  # (layer name, max points) replacing max_points
     seed: int = 0
@@ -51,7 +53,7 @@ class CaptureSettings:
         for pattern, mode in self.overrides:
             if fnmatch.fnmatchcase(name, pattern):
                 return mode
-        return self.conv if channel_first else self.sequence
+        return self.conv if channel_first else (self.sequence or "mean")
 
 
 @dataclass
@@ -214,8 +216,7 @@ def _sequence_points(tensor, mode, name, mask):
     if mode in ("tokens", "positions"):
         return _every_position(tensor, valid, f"sequence: every position a point{skip}")
     if mode == "last":
-        last = valid.long().cumsum(dim=1).argmax(dim=1)
-        return _per_sample(tensor[torch.arange(n), last], f"sequence: last position{skip}")
+        return _per_sample(tensor[torch.arange(n), last_positions(valid)], f"sequence: last position{skip}")
     if mode == "cls":
         return _per_sample(tensor[:, 0], "sequence: first (CLS) position")
     raise CaptureError(name, f"reduction {mode!r} does not apply to a sequence output (use mean, tokens, last or cls)")

@@ -16,8 +16,23 @@ import fnmatch
 import torch
 
 OUTPUT = "output"
+_INPUT = ":input"  # module names hold no colon, so no module is named like an input tap
 
-__all__ = ["OUTPUT", "available_layers", "default_layers", "largest_container", "select_layers"]
+__all__ = ["OUTPUT", "available_layers", "default_layers", "input_tap", "largest_container", "select_layers",
+           "tapped_input"]
+
+
+def input_tap(module: str) -> str:
+    """The capture name of what ``module`` is called with (its first tensor argument), for a stage
+    that reads a module's input rather than its output: the per-head contexts entering an
+    attention layer's output projection. A stage asks for it in its ``CaptureRequest``; it is not
+    a layer a spec selects."""
+    return module + _INPUT
+
+
+def tapped_input(name: str) -> str | None:
+    """The module whose input the capture name ``name`` taps, or None when it names a module's output."""
+    return name[: -len(_INPUT)] if name.endswith(_INPUT) else None
 
 
 def available_layers(module: torch.nn.Module, hookable: bool = True) -> list[str]:

@@ -89,15 +89,16 @@ def run_audit(loaded, progress: Progress | None = None, *, gate: Gate | None = N
 def _task_shape(spec, probe, model, captured, use_accuracy: bool) -> TaskShape:
     """What the task fixes in this audit: classes, vocabulary, the width of class-score outputs."""
     score_width = captured.output_width if use_accuracy else captured.output_scores
-    return TaskShape(n_classes=probe.info.n_classes, vocabulary=len(model.tokenizer) if model.tokenizer else None,
-                     score_width=score_width, patterns=tuple(spec.layers.task_fixed))
+    vocabulary = model.vocabulary or (len(model.tokenizer) if model.tokenizer else None)
+    return TaskShape(n_classes=probe.info.n_classes, vocabulary=vocabulary, score_width=score_width,
+                     patterns=tuple(spec.layers.task_fixed))
 
 
 def _capture(model, probe, names, requests, spec, progress):
     """One pass over the probe for the audited layers and the layers the stages asked for."""
     extra = [(name, request) for request in requests for name in request.layers if name not in names]
     settings = CaptureSettings(
-        max_points=spec.capture.max_points, conv=spec.capture.conv, sequence=spec.capture.sequence,
+        max_points=spec.capture.max_points, conv=spec.capture.conv, sequence=spec.capture.sequence or model.sequence,
         overrides=tuple((name, request.reduction) for name, request in extra) + tuple(spec.capture.overrides.items()),
         point_caps=tuple((name, request.max_points) for name, request in extra if request.max_points is not None),
         seed=spec.seed,

@@ -66,8 +66,9 @@ class CaptureSpec(_Strict):
     max_points: int = Field(5000, ge=10, description="per-layer cap on points, sampled with the audit's seed")
     conv: Literal["mean", "positions", "flatten"] = Field(
         "mean", description="(N, C, H, W) outputs: mean over positions, every position a point, or flattened")
-    sequence: Literal["mean", "tokens", "last"] = Field(
-        "mean", description="(N, T, C) outputs: mean over positions, every position a point, or the last position")
+    sequence: Literal["mean", "tokens", "last"] | None = Field(
+        None, description="(N, T, C) outputs: mean over positions, every position a point, or the last position "
+                          "(default: mean; last for a causal LM)")
     overrides: dict[str, Literal[REDUCTIONS]] = Field(  # type: ignore[valid-type]
         default_factory=dict, description="per-layer reduction by glob: mean, tokens, last, cls, positions, flatten")
     knn_device: str = Field("auto", description="device of the neighbour search: auto (GPU when torch sees one), cpu, cuda")

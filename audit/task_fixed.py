@@ -8,7 +8,7 @@ A layer is task-fixed when one of these holds (the first that does is its reason
 - it is the model's output and that output holds class scores: the probe's labels index its
   columns, or each row is a probability distribution (non-negative, summing to 1, a softmax);
 - its width equals the number of classes in the probe's labels;
-- its width equals the tokenizer's vocabulary (text models);
+- its width equals the vocabulary (text models: the tokenizer's, or a causal LM's LM head rows);
 - its width equals that of a class-score output (the logits feeding a softmax over
   characters or tokens, say), counted along the output's last axis.
 

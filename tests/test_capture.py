@@ -11,7 +11,7 @@ from torch import nn
 from audit.batches import Batch
 from audit.capture import CaptureSettings, capture
 from audit.errors import CaptureError
-from audit.layers import default_layers, select_layers
+from audit.layers import default_layers, input_tap, select_layers
 
 
 class SmallConvNet(nn.Module):
@@ -167,3 +167,13 @@ def test_per_layer_overrides_choose_the_reduction(sequence_model):
     assert found.layers["layers.1"].reduction.startswith("sequence: first (CLS)")
     with pytest.raises(CaptureError, match="does not apply to a sequence output"):
         run(sequence_model, sequence_inputs(), ["layers.0"], overrides=(("layers.*", "flatten"),))
+
+
+def test_an_input_tap_records_what_a_module_is_called_with():
+    """``out``'s input is ``layers.1``'s output: the same points, keyed the same way."""
+    torch.manual_seed(0)
+    model = SmallSequenceNet().eval()
+    found = run(model, sequence_inputs(), [input_tap("out"), "layers.1"], sequence="tokens", max_points=100)
+    tapped, block = found.layers[input_tap("out")], found.layers["layers.1"]
+    assert tapped.module_type == "input of Linear" and tapped.matrix.shape == (100, 8)
+    np.testing.assert_array_equal(tapped.matrix, block.matrix)

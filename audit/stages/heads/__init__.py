@@ -34,7 +34,7 @@ class HeadsStage(Stage):
 
         attention = attention_layers(context.model.module)
         context.plans[self.key] = attention
-        return CaptureRequest(tuple(layer.name for layer in attention), "tokens", context.spec.heads.max_points)
+        return CaptureRequest(tuple(layer.contexts for layer in attention), "tokens", context.spec.heads.max_points)
 
     def run(self, context) -> HeadsResult:
         from .attention import head_layer_result, heads_result
@@ -43,6 +43,6 @@ class HeadsStage(Stage):
         results = []
         for layer in attention:
             context.progress.stage(f"head similarity on {layer.name}: {layer.n_heads} heads x {layer.d_head}")
-            results.append(head_layer_result(layer, context.captured.layers[layer.name].matrix, spec.heads, spec.seed))
+            results.append(head_layer_result(layer, context.captured.layers[layer.contexts].matrix, spec.heads, spec.seed))
         return heads_result(context.model, context.probe, attention, results, spec.heads, spec.seed,
                             context.use_accuracy, context.progress)

@@ -20,7 +20,7 @@ from .view_similarity import MEASURES, measure_name, similarity_figures
 __all__ = ["HeadLayerRow", "HeadsView", "build", "finding"]
 
 _MISSING = Markup("Not computed: the spec has no <code>heads</code> section (head analysis applies to "
-                  "transformers models with BERT-style self-attention).")
+                  "transformers models with BERT-, GPT-2-, Llama- or Qwen-style attention).")
 
 
 @dataclass(frozen=True)

@@ -55,12 +55,15 @@ class Evaluator:
 
 @contextmanager
 def low_rank_weights(layers: dict[str, torch.nn.Module], factors, rank: int):
-    """Within the block, each of ``layers`` (name -> module) has its rank-``rank`` weight."""
-    originals = {name: module.weight.data for name, module in layers.items()}
+    """Within the block, each of ``layers`` (name -> module) has its rank-``rank`` weight.
+
+    The weight parameter itself is swapped for a new one, not written into, so a weight another
+    module shares (a decoder's LM head tied to its token embeddings) stays whole in that module."""
+    originals = {name: module.weight for name, module in layers.items()}
     try:
         for name, module in layers.items():
-            module.weight.data = factors[name].weight(rank)
+            module.weight = torch.nn.Parameter(factors[name].weight(rank), requires_grad=False)
         yield
     finally:
         for name, module in layers.items():
-            module.weight.data = originals[name]
+            module.weight = originals[name]

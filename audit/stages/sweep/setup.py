@@ -26,9 +26,10 @@ from ...heldout import split_samples
 from ...layers import largest_container, select_layers
 from ...outputs import accuracy_values, agreement_values, fidelity_values, outputs_class_scores, outputs_of, probe_subset, subset
 
-__all__ = ["SweepSetup", "prepare", "prepare_from_spec", "FACTORIZABLE"]
+__all__ = ["SweepSetup", "prepare", "prepare_from_spec", "FACTORIZABLE", "FACTORIZABLE_KINDS"]
 
 FACTORIZABLE = (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d)
+FACTORIZABLE_KINDS = "nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, and GPT-2's Conv1D in transformers models"
 _MEASURES = {
     "accuracy": "accuracy on the probe's labels",
     "agreement": "agreement of the student's argmax prediction with the teacher's",
@@ -107,10 +108,11 @@ def sweep_layers(loaded, model) -> list[str]:
 
     def fail(loc, message):
         key = {"include": "layers", "exclude": "exclude"}.get(loc[1] if len(loc) > 1 else "", "layers")
-        raise loaded.error(("sweep", key, *loc[2:]), message.replace("no layer to audit", "no Linear or Conv layer"))
+        message = message.replace("matches no layer", f"matches no layer the sweep can factorize ({FACTORIZABLE_KINDS})")
+        raise loaded.error(("sweep", key, *loc[2:]), message.replace("no layer to audit", f"no layer to factorize ({FACTORIZABLE_KINDS})"))
 
     if not available:
-        fail(("layers",), "the model has no Linear or Conv layer to factorize")
+        fail(("layers",), f"the model has no layer the sweep can factorize ({FACTORIZABLE_KINDS})")
     return select_layers(available, sweep.layers or ["*"], sweep.exclude, fail)
 
 

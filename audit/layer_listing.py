@@ -51,7 +51,7 @@ def list_layers(loaded) -> LayerListing:
     taps = model.taps()
     with taps.open(available) as run:
         shapes = {name: tuple(tensor.shape) for name, tensor in run(batch).items() if tensor is not None}
-    settings = CaptureSettings(max_points=10**9, conv=spec.capture.conv, sequence=spec.capture.sequence,
+    settings = CaptureSettings(max_points=10**9, conv=spec.capture.conv, sequence=spec.capture.sequence or model.sequence,
                                overrides=tuple(spec.capture.overrides.items()), seed=spec.seed)
     produced = [name for name in available if name in shapes]
     captured = capture(taps, iter([batch]), produced, settings, None, 1)

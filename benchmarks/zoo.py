@@ -155,6 +155,14 @@ def digits_mlp(folder: Path) -> str:
             f"probe: {{source: '{example / 'heldout.npz'}'}}\nsweep: {{n_ranks: 4, refine: 0}}\ncost: {{repeats: 5}}\n" + OUTPUT)
 
 
+def tiny_decoder(folder: Path) -> str:
+    """The GPT-2-style decoder trained here on Shakespeare, as a causal LM, with heads and token embeddings."""
+    example = ROOT / "examples" / "tiny-decoder"
+    return (f"model: {{kind: transformers, path: '{example / 'model'}', task: causal-lm, max_length: 64}}\n"
+            f"probe: {{source: '{example / 'probe.txt'}', n_samples: 200}}\nheads: {{ablation_samples: 32}}\n"
+            "token_embeddings: {}\n" + OUTPUT)
+
+
 @dataclass(frozen=True)
 class Entry:
     name: str
@@ -172,6 +180,7 @@ ZOO = (
     Entry("silero-vad", "Silero VAD (silero-vad), state and sample rate constant", silero_vad),
     Entry("digits-vit", "a tiny ViT trained here (tests/data/digits-vit), HF image processor", digits_vit),
     Entry("digits-mlp", "the digits MLP example, torch, with sweep and cost", digits_mlp),
+    Entry("tiny-decoder", "a GPT-2-style decoder trained here (examples/tiny-decoder), task causal-lm", tiny_decoder),
 )
 
 

@@ -25,8 +25,12 @@ How it works (and why it is exact):
    coordinates (the multiply, the norms, and the rounding of the coordinates to float32). If
    ``v - err`` exceeds the exact k-th squared distance, no discarded point can be nearer than
    the k-th kept one. Rows that fail (near-ties at the boundary, huge offsets, neighbours told
-   apart only outside the principal axes) are searched again: in all d coordinates when the
-   first pass was pruned, then, if still uncertified, in float64.
+   apart only outside the principal axes, tight clusters far from the centre) are searched
+   again: in all d coordinates when the first pass was pruned; then, if still uncertified, by
+   collecting every point whose float32 value, less that pair's own bound (``err`` with
+   ``|x_j|^2`` in place of the maximum), is at most the row's exact k-th candidate distance:
+   the true k nearest are among them and are measured exactly; a row collecting too many
+   points (more than 4096) is searched in float64.
 
 ``query_points`` restricts the search to a seeded random subset of query points whose
 neighbours are still searched among all points: the per-point statistics of large data sets
@@ -50,6 +54,7 @@ __all__ = ["Neighbors", "nearest_neighbors", "neighbors_for", "resolve_device"]
 _EXTRA_CANDIDATES = 8
 _FP32_UNIT_ROUNDOFF = 2.0**-24
 _TRIAL_QUERIES = 256
+_WITHIN_ENTRIES = 2**23  # candidate slots of the within-bound re-search (64 MB)
 
 
 @dataclass(frozen=True)
@@ -263,8 +268,14 @@ class _Job:
         """Exact squared distances and positions of every query's k nearest; rows re-searched."""
         exact, found, failed = self.run(space)
         n_recertified = failed.size
+        full = space
         if failed.size and space.rank is not None:
-            exact[failed], found[failed], still = self.run(projection.full_space(self.ordered, centre), failed)
+            full = projection.full_space(self.ordered, centre)
+            exact[failed], found[failed], still = self.run(full, failed)
+            failed = failed[still]
+        if failed.size:
+            exact[failed], found[failed], still = _search_within(self.ordered, full, failed, exact[failed, -1],
+                                                                 self.k, self.block_size)
             failed = failed[still]
         if failed.size:
             exact[failed], found[failed] = _search_float64(self.ordered, failed, self.k)
@@ -365,6 +376,11 @@ def _select_exact(matrix, query_rows, candidates, k):
     return np.take_along_axis(exact, order, axis=1), np.take_along_axis(candidates, order, axis=1)
 
 
+def _rounding_slack(space: projection.Space) -> float:
+    """Bound on a float32 squared distance's rounding, per unit of the pair's ``scale`` sum."""
+    return (2 * (space.n_terms + 8) + 16) * _FP32_UNIT_ROUNDOFF
+
+
 def _uncertified(roots, space, query_rows, kth_sq_distance) -> np.ndarray:
     """Queries whose discarded points might, within float32 rounding, beat the k-th kept one.
 
@@ -372,9 +388,47 @@ def _uncertified(roots, space, query_rows, kth_sq_distance) -> np.ndarray:
     The factor 2 on the matrix-multiply bound covers the float32 norms; the 16 further units
     cover the rounding of the coordinates themselves to float32 (at most 4 units).
     """
-    scale = space.scale[query_rows] + space.scale.max()
-    bound = (2 * (space.n_terms + 8) + 16) * _FP32_UNIT_ROUNDOFF * scale
+    bound = _rounding_slack(space) * (space.scale[query_rows] + space.scale.max())
     return np.flatnonzero(~(roots.astype(np.float64) - bound > kth_sq_distance))
+
+
+def _search_within(matrix, space, query_rows, limits, k, block_size):
+    """Queries whose certificate failed, searched again by collecting every point whose float32
+    squared distance in the centred ``space``, less that pair's own rounding bound, is at most the
+    query's limit (the k-th of its exact candidate distances, so at least its true k-th): the
+    true k nearest are all collected, and measured exactly. The bound of each pair scales with
+    both points' squared norms, not with the largest norm, so near-duplicate clusters far from
+    the centre, where the heap's certificate cannot hold, are settled here in float32.
+
+    Returns the exact squared distances and positions of the k nearest, and which of the queries
+    collected more points than fit (those are left to the float64 search)."""
+    n_points = space.points.shape[0]
+    capacity = _within_capacity(n_points, query_rows.size, k)
+    found = np.full((query_rows.size, capacity), -1, dtype=np.int64)
+    counts = np.zeros(query_rows.size, dtype=np.int64)
+    points, sq_norms, slack = space.points, space.sq_norms.numpy(), _rounding_slack(space)
+    query_points = points[torch.from_numpy(query_rows)]
+    for row_start in range(0, query_rows.size, block_size):
+        rows = slice(row_start, row_start + block_size)
+        queries = query_rows[rows]
+        for col_start in range(0, n_points, block_size):
+            cols = slice(col_start, col_start + block_size)
+            dots = (query_points[rows] @ points[cols].T).numpy()
+            kernels.collect_within(dots, sq_norms[queries], sq_norms[cols], space.scale[queries], space.scale[cols],
+                                   slack, limits[rows], queries, col_start, found[rows], counts[rows])
+    settled = (counts >= k) & (counts <= capacity)
+    exact = np.full((query_rows.size, k), np.inf)
+    nearest = np.full((query_rows.size, k), -1, dtype=np.int64)
+    if settled.any():
+        collected = found[settled, : counts[settled].max()]
+        exact[settled], nearest[settled] = _select_exact(matrix, query_rows[settled], collected, k)
+    return exact, nearest, np.flatnonzero(~settled)
+
+
+def _within_capacity(n_points: int, n_queries: int, k: int) -> int:
+    """Points each query of :func:`_search_within` may collect: 4096 (fewer when many queries
+    share ``_WITHIN_ENTRIES``, never below four times the heap's size)."""
+    return min(n_points - 1, max(4 * (k + _EXTRA_CANDIDATES), min(4096, _WITHIN_ENTRIES // n_queries)))
 
 
 def _search_float64(matrix, query_rows, k, block_size: int = 256):

@@ -39,6 +39,7 @@ _TAIL_LEVELS = (1e-2, 1e-3, 1e-4)
 _MAX_SHARE = 1 / 3  # of the features: p + 1 above this is not worth a second pass
 _SAMPLE_SHARE = 1 / 4  # of the sampled rows: p above this is not estimated from the sample
 _CHUNK_ROWS = 2048
+_HEAD_CHUNK_ROWS = 512
 _ORDER_AXES = 16
 
 
@@ -170,11 +171,11 @@ def full_space(ordered: np.ndarray, centre: np.ndarray) -> Space:
     return Space(points=points, sq_norms=sq_norms, scale=sq_norms.double().numpy())
 
 
-def _centred_chunks(ordered: np.ndarray, centre: np.ndarray):
+def _centred_chunks(ordered: np.ndarray, centre: np.ndarray, chunk: int = _CHUNK_ROWS):
     """(row slice, float64 centred rows) in chunks, never an n x d float64 temporary."""
     shift = torch.from_numpy(centre)
-    for start in range(0, ordered.shape[0], _CHUNK_ROWS):
-        rows = slice(start, start + _CHUNK_ROWS)
+    for start in range(0, ordered.shape[0], chunk):
+        rows = slice(start, start + chunk)
         yield rows, torch.from_numpy(ordered[rows]).double() - shift
 
 
@@ -194,13 +195,19 @@ class _Heads:
 
 
 def _heads(ordered: np.ndarray, centre: np.ndarray, basis: torch.Tensor) -> _Heads:
-    """Heads on the orthonormal columns of ``basis`` (the bound needs orthonormal axes)."""
+    """Heads on the orthonormal columns of ``basis`` (the bound needs orthonormal axes).
+
+    On one thread, in chunks that stay in cache: the work is a few passes over each chunk
+    between two small products, and such short parallel sections slow down several times over
+    when another process holds a core (at n = 200,000, d = 768: 4-12 s on two threads, 2-5 s on
+    one, on a shared machine)."""
     coords, residual, sq_norms = [], [], []
-    for _, centred in _centred_chunks(ordered, centre):
-        head = centred @ basis
-        coords.append(head)
-        residual.append((centred - head @ basis.T).pow(2).sum(dim=1))
-        sq_norms.append(centred.pow(2).sum(dim=1))
+    with one_torch_thread():
+        for _, centred in _centred_chunks(ordered, centre, _HEAD_CHUNK_ROWS):
+            head = centred @ basis
+            coords.append(head)
+            residual.append((centred - head @ basis.T).pow(2).sum(dim=1))
+            sq_norms.append(centred.pow(2).sum(dim=1))
     return _Heads(torch.cat(coords), torch.cat(residual), torch.cat(sq_norms))
 
 
@@ -211,9 +218,10 @@ def choose_space(ordered: np.ndarray, shape: Geometry, failure_share: Callable[[
     plus d for each row that fails its certificate and is searched again; a plain search costs
     d / 2, and pruning must cost at most a third of that to pay for its extra passes.
 
-    The heads are computed on the smallest p's axes first (n d p multiply-adds, twice, in
-    float64: at n = 200,000 that is seconds per hundred axes), and on all candidate axes only
-    when that p's trial has failures; the axes are the same orthonormal basis either way.
+    A p whose cost could not beat the best so far even without failures is not tried. The heads
+    are computed on the smallest p's axes first (n d p multiply-adds, twice, in float64: at
+    n = 200,000 that is seconds per hundred axes), and on all candidate axes only when a larger
+    p is tried; the axes are the same orthonormal basis either way.
     """
     ranks = shape.ranks()
     if not ranks:
@@ -223,6 +231,8 @@ def choose_space(ordered: np.ndarray, shape: Geometry, failure_share: Callable[[
     n_features = ordered.shape[1]
     best, best_cost = None, n_features / 6
     for p in ranks:
+        if (p + 1) / 2 >= best_cost:  # ranks ascend: no later p can do better either
+            break
         if p > heads.coords.shape[1]:
             heads = _heads(ordered, shape.centre, basis)
         space = heads.space(p)

@@ -48,7 +48,8 @@ class Space:
     """Float32 coordinates of every point in search order, and what the certificate needs.
 
     ``scale`` holds each point's squared norm (float64, centred): float32 rounding of a squared
-    distance is bounded relative to it. ``rank`` is p for PCA lower bounds, None for the points.
+    distance is bounded relative to it. ``sq_norms`` are the float32 coordinates' squared norms,
+    summed in float64 and rounded once. ``rank`` is p for PCA lower bounds, None for the points.
     """
 
     points: torch.Tensor
@@ -167,8 +168,16 @@ def full_space(ordered: np.ndarray, centre: np.ndarray) -> Space:
         points = torch.empty(source.shape, dtype=torch.float32)
         for rows, centred in _centred_chunks(ordered, centre):
             points[rows] = centred
-    sq_norms = points.pow(2).sum(dim=1)
-    return Space(points=points, sq_norms=sq_norms, scale=sq_norms.double().numpy())
+    scale = _sq_norms(points)
+    return Space(points=points, sq_norms=scale.float(), scale=scale.numpy())
+
+
+def _sq_norms(points: torch.Tensor) -> torch.Tensor:
+    """Squared norms of float32 rows summed in float64 (exact but for float64 rounding), chunk by
+    chunk: rounded once to float32 they are within one unit of the truth, where a float32 sum
+    may be m units off."""
+    return torch.cat([points[start : start + _CHUNK_ROWS].double().pow(2).sum(dim=1)
+                      for start in range(0, points.shape[0], _CHUNK_ROWS)])
 
 
 def _centred_chunks(ordered: np.ndarray, centre: np.ndarray, chunk: int = _CHUNK_ROWS):
@@ -191,7 +200,7 @@ class _Heads:
         """Lower-bound coordinates z = (h[:p], |r_p|); |r_p|^2 adds the dropped heads (no cancellation)."""
         tail = (self.residual + self.coords[:, p:].pow(2).sum(dim=1)).sqrt()
         points = torch.cat([self.coords[:, :p], tail[:, None]], dim=1).float()
-        return Space(points=points, sq_norms=points.pow(2).sum(dim=1), scale=self.sq_norms.numpy(), rank=p)
+        return Space(points=points, sq_norms=_sq_norms(points).float(), scale=self.sq_norms.numpy(), rank=p)
 
 
 def _heads(ordered: np.ndarray, centre: np.ndarray, basis: torch.Tensor) -> _Heads:

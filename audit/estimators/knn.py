@@ -21,8 +21,9 @@ How it works (and why it is exact):
    differences of the original rows and sorted; the first ``k`` are the answer.
 5. Certificate: every point not kept had a float32 value at least the heap's final root ``v``.
    That value is at most the true squared distance (a lower bound's is smaller still) plus its
-   float32 rounding, below ``err = (2 (m + 8) + 16) 2^-24 (|x_i|^2 + max_j |x_j|^2)`` for m
-   coordinates (the multiply, the norms, and the rounding of the coordinates to float32). If
+   float32 rounding, below ``err = (m + 24) 2^-24 (|x_i|^2 + max_j |x_j|^2)`` for m coordinates
+   (the multiply, the norms, summed in float64 and rounded once, and the rounding of the
+   coordinates to float32; m is taken as gamma_m / 2^-24 = m / (1 - m 2^-24)). If
    ``v - err`` exceeds the exact k-th squared distance, no discarded point can be nearer than
    the k-th kept one. Rows that fail (near-ties at the boundary, huge offsets, neighbours told
    apart only outside the principal axes, tight clusters far from the centre) are searched
@@ -386,16 +387,23 @@ def _select_exact(matrix, query_rows, candidates, k):
 
 
 def _rounding_slack(space: projection.Space) -> float:
-    """Bound on a float32 squared distance's rounding, per unit of the pair's ``scale`` sum."""
-    return (2 * (space.n_terms + 8) + 16) * _FP32_UNIT_ROUNDOFF
+    """Bound on a float32 squared distance's rounding, per unit of the pair's ``scale`` sum.
+
+    For ``|a|^2 + |b|^2 - 2 a.b`` over m coordinates: the float32 product's error is at most
+    ``gamma_m |a||b| <= gamma_m (|a|^2 + |b|^2) / 2`` (``gamma_m = m u / (1 - m u)``), doubled;
+    the norms (summed in float64, rounded once) and the two float32 additions add at most 4
+    units, for which 8 are allowed; 16 further units cover the rounding of the coordinates
+    themselves to float32 (at most 4 units).
+    """
+    m_units = space.n_terms / (1 - space.n_terms * _FP32_UNIT_ROUNDOFF)  # gamma_m / u
+    return (m_units + 8 + 16) * _FP32_UNIT_ROUNDOFF
 
 
 def _uncertified(roots, space, query_rows, kth_sq_distance) -> np.ndarray:
     """Queries whose discarded points might, within float32 rounding, beat the k-th kept one.
 
-    ``roots`` are float32 values computed from ``space`` (centred points or PCA lower bounds).
-    The factor 2 on the matrix-multiply bound covers the float32 norms; the 16 further units
-    cover the rounding of the coordinates themselves to float32 (at most 4 units).
+    ``roots`` are float32 values computed from ``space`` (centred points or PCA lower bounds),
+    within :func:`_rounding_slack` times the pair's squared norms of the truth.
     """
     bound = _rounding_slack(space) * (space.scale[query_rows] + space.scale.max())
     return np.flatnonzero(~(roots.astype(np.float64) - bound > kth_sq_distance))

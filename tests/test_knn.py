@@ -185,9 +185,9 @@ def test_every_re_search_stage_after_pruning(monkeypatch):
     np.testing.assert_array_equal(found, indices)
 
 
-def test_exact_ties_fall_back_to_float64():
+def test_exact_ties_are_settled_exactly():
     """A rotated 3-D integer lattice: whole shells of neighbours tie with the k-th, so the float32
-    certificate cannot hold and float64 decides."""
+    certificate cannot hold; every tied point is collected and measured in float64."""
     grid = np.stack(np.meshgrid(*[np.arange(11)] * 3, indexing="ij"), axis=-1).reshape(-1, 3)
     X = grid @ np.linalg.qr(np.random.default_rng(4).standard_normal((30, 3)))[0].T
     found = nearest_neighbors(X, k=34)
@@ -233,3 +233,36 @@ def test_torch_path_searches_pruned_coordinates():
     assert knn_module._uncertified(roots, space, rows, exact[:, -1]).size < rows.size // 10
     certified = np.setdiff1d(np.arange(rows.size), knn_module._uncertified(roots, space, rows, exact[:, -1]))
     np.testing.assert_allclose(np.sqrt(exact[certified]), exact_reference(X, 6, rows[certified])[0], rtol=1e-12)
+
+
+def far_clusters(seed=0, groups=8, size=120, d=40):
+    """Tight clusters (spread 1e-4) around points of norm ~10: each cluster's k nearest lie far
+    below the heap certificate's bound, which scales with the largest squared norm."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((groups, d)) * 10 / np.sqrt(d)
+    return np.repeat(centres, size, axis=0) + 1e-4 * rng.standard_normal((groups * size, d))
+
+
+def test_tight_clusters_are_settled_within_the_bound(monkeypatch):
+    """Rows whose certificate fails are settled by collecting the points within their own bound,
+    in float32: the float64 search never runs, and the answer is exact."""
+    X = far_clusters()
+
+    def no_float64(*args):
+        raise AssertionError("float64 search")
+
+    monkeypatch.setattr(knn_module, "_search_float64", no_float64)
+    found = nearest_neighbors(X, k=10)
+    assert found.n_recertified > len(X) // 2
+    assert_exact(found, X)
+
+
+def test_rows_collecting_too_many_points_are_searched_in_float64(monkeypatch):
+    X = far_clusters(seed=1)
+    calls = []
+    search_float64 = knn_module._search_float64
+    monkeypatch.setattr(knn_module, "_within_capacity", lambda *args: 60)  # a cluster holds 119 others
+    monkeypatch.setattr(knn_module, "_search_float64", lambda *args: calls.append(args[1].size) or search_float64(*args))
+    found = nearest_neighbors(X, k=10)
+    assert calls and calls[0] == found.n_recertified
+    assert_exact(found, X)

@@ -23,6 +23,18 @@ def test_interval_covers_the_truth_on_a_sphere():
     assert result.ci_high - result.ci_low < 1.0
 
 
+def test_shared_bootstrap_draws_give_each_estimator_its_own_interval():
+    """knn_estimates draws the bootstrap counts once for TwoNN, MLE and local ID: each interval is
+    the one the estimator's own fresh draw gives, for an int seed and for a Generator."""
+    X = sphere(1500, 4, seed=3)
+    for seed in (7, np.random.default_rng(7)):
+        found = est.knn_estimates(X, k=20, gride_range_max=16, seed=seed)
+        rng = np.random.default_rng(7) if isinstance(seed, np.random.Generator) else seed
+        alone = {name: getattr(est, name)(X, seed=rng, neighbors=found["neighbors"]) for name in ("twonn", "mle", "local_id")}
+        for name, estimate in alone.items():
+            assert (found[name].ci_low, found[name].ci_high) == (estimate.ci_low, estimate.ci_high), name
+
+
 def test_hypercube_in_768_dimensions(cube10):
     found = est.knn_estimates(cube10, k=20, gride_range_max=16, n_bootstrap=0)
     assert 8 < found["twonn"].value < 11  # boundary effects pull cube estimates a little low

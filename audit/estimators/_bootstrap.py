@@ -4,16 +4,25 @@ Resampling is over points: each replicate draws n points with replacement (multi
 and recomputes the estimate from their per-point statistics, holding the neighbour graph fixed.
 The interval therefore reflects the spread of the per-point statistics, not the variation of
 the neighbour graph with the sample; ``sample_size_sensitivity`` shows that second part.
+
+Shared draws: the counts depend only on the seed, the number of points and of replicates, so
+the estimators of one layer (TwoNN, MLE, local ID, FisherS over the same points) draw the very
+same counts. Inside :func:`shared_draws` they are drawn once and reused (the multinomial draw is
+most of a bootstrap's time): every interval is identical to a fresh draw's.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 
-from ._input import check_fraction, check_int
+from ._input import check_fraction, check_int, rng_from
 
 DEFAULT_LEVEL = 0.95
 DEFAULT_REPLICATES = 200
+_SHARED_MAX_COUNTS = 2**24  # counts kept by a shared scope (128 MB of int64); larger draws are redrawn
+_shared: dict | None = None
 
 
 def check_options(n_bootstrap, ci_level) -> tuple[int, float]:
@@ -32,10 +41,48 @@ def replicate(statistic, n_points: int, n_bootstrap: int, rng: np.random.Generat
     memory; ``statistic`` maps (r, n_points) counts to r values. None when n_bootstrap is 0."""
     if n_bootstrap == 0:
         return None
-    out = []
+    return np.concatenate([statistic(counts) for counts in _draws(n_points, n_bootstrap, rng, chunk)])
+
+
+def replicate_seeded(statistic, n_points: int, n_bootstrap: int, seed, chunk: int = 50):
+    """:func:`replicate` with the generator of ``seed`` (an int, None or a Generator); inside
+    :func:`shared_draws` an int or None seed reuses the counts already drawn for it."""
+    if n_bootstrap == 0:
+        return None
+    shareable = seed is None or isinstance(seed, (int, np.integer))
+    if _shared is None or not shareable or n_points * n_bootstrap > _SHARED_MAX_COUNTS:
+        draws = _draws(n_points, n_bootstrap, rng_from(seed), chunk)
+    else:
+        key = (0 if seed is None else int(seed), n_points, n_bootstrap, chunk)
+        if key not in _shared:
+            _shared[key] = [_readonly(counts) for counts in _draws(n_points, n_bootstrap, rng_from(seed), chunk)]
+        draws = _shared[key]
+    return np.concatenate([statistic(counts) for counts in draws])
+
+
+@contextmanager
+def shared_draws():
+    """Within the block, :func:`replicate_seeded` draws the counts of each (seed, points,
+    replicates) once; the block's end frees them."""
+    global _shared
+    if _shared is not None:  # nested: the outer block shares already
+        yield
+        return
+    _shared = {}
+    try:
+        yield
+    finally:
+        _shared = None
+
+
+def _readonly(counts: np.ndarray) -> np.ndarray:
+    counts.setflags(write=False)  # shared by several statistics: none may change it
+    return counts
+
+
+def _draws(n_points: int, n_bootstrap: int, rng: np.random.Generator, chunk: int):
     for start in range(0, n_bootstrap, chunk):
-        out.append(statistic(resample_counts(n_points, min(chunk, n_bootstrap - start), rng)))
-    return np.concatenate(out)
+        yield resample_counts(n_points, min(chunk, n_bootstrap - start), rng)
 
 
 def percentile_interval(replicates: np.ndarray, ci_level: float) -> tuple[float, float]:

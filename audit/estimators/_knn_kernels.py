@@ -116,6 +116,28 @@ def push_columns(dots, row_norms, col_norms, row_start, col_start, heap_values, 
                         thresholds[col] = heap_values[owner, 0]
 
 
+@numba.njit(parallel=True, cache=True, nogil=True)
+def collect_within(dots, row_norms, col_norms, row_scales, col_scales, slack, limits, self_ids, col_start, found, counts):
+    """Append to ``found[r]`` every point ``col_start + c`` whose float32 squared distance, less
+    its rounding bound ``slack * (row_scales[r] + col_scales[c])``, is at most ``limits[r]``: every
+    point that may be within the limit. ``counts[r]`` counts on past ``found``'s capacity (the
+    caller searches an overflowing row otherwise); the point itself (``self_ids[r]``) is skipped.
+    """
+    n_rows, n_cols = dots.shape
+    capacity = found.shape[1]
+    for row in numba.prange(n_rows):
+        row_norm, itself = row_norms[row], self_ids[row] - col_start
+        limit, row_scale = limits[row], row_scales[row]
+        count = counts[row]
+        for col in range(n_cols):
+            value = row_norm + col_norms[col] - _TWO * dots[row, col]
+            if np.float64(value) - slack * (row_scale + col_scales[col]) <= limit and col != itself:
+                if count < capacity:
+                    found[row, count] = col_start + col
+                count += 1
+        counts[row] = count
+
+
 @numba.njit(parallel=True, cache=True, nogil=True, fastmath={"reassoc", "contract"})
 def exact_sq_distances(X, rows, candidates):
     """Squared distances from ``X[rows[i]]`` to ``X[candidates[i, j]]``, accumulated in float64

@@ -39,6 +39,7 @@ _TAIL_LEVELS = (1e-2, 1e-3, 1e-4)
 _MAX_SHARE = 1 / 3  # of the features: p + 1 above this is not worth a second pass
 _SAMPLE_SHARE = 1 / 4  # of the sampled rows: p above this is not estimated from the sample
 _CHUNK_ROWS = 2048
+_HEAD_CHUNK_ROWS = 512
 _ORDER_AXES = 16
 
 
@@ -47,7 +48,8 @@ class Space:
     """Float32 coordinates of every point in search order, and what the certificate needs.
 
     ``scale`` holds each point's squared norm (float64, centred): float32 rounding of a squared
-    distance is bounded relative to it. ``rank`` is p for PCA lower bounds, None for the points.
+    distance is bounded relative to it. ``sq_norms`` are the float32 coordinates' squared norms,
+    summed in float64 and rounded once. ``rank`` is p for PCA lower bounds, None for the points.
     """
 
     points: torch.Tensor
@@ -166,15 +168,23 @@ def full_space(ordered: np.ndarray, centre: np.ndarray) -> Space:
         points = torch.empty(source.shape, dtype=torch.float32)
         for rows, centred in _centred_chunks(ordered, centre):
             points[rows] = centred
-    sq_norms = points.pow(2).sum(dim=1)
-    return Space(points=points, sq_norms=sq_norms, scale=sq_norms.double().numpy())
+    scale = _sq_norms(points)
+    return Space(points=points, sq_norms=scale.float(), scale=scale.numpy())
 
 
-def _centred_chunks(ordered: np.ndarray, centre: np.ndarray):
+def _sq_norms(points: torch.Tensor) -> torch.Tensor:
+    """Squared norms of float32 rows summed in float64 (exact but for float64 rounding), chunk by
+    chunk: rounded once to float32 they are within one unit of the truth, where a float32 sum
+    may be m units off."""
+    return torch.cat([points[start : start + _CHUNK_ROWS].double().pow(2).sum(dim=1)
+                      for start in range(0, points.shape[0], _CHUNK_ROWS)])
+
+
+def _centred_chunks(ordered: np.ndarray, centre: np.ndarray, chunk: int = _CHUNK_ROWS):
     """(row slice, float64 centred rows) in chunks, never an n x d float64 temporary."""
     shift = torch.from_numpy(centre)
-    for start in range(0, ordered.shape[0], _CHUNK_ROWS):
-        rows = slice(start, start + _CHUNK_ROWS)
+    for start in range(0, ordered.shape[0], chunk):
+        rows = slice(start, start + chunk)
         yield rows, torch.from_numpy(ordered[rows]).double() - shift
 
 
@@ -190,17 +200,23 @@ class _Heads:
         """Lower-bound coordinates z = (h[:p], |r_p|); |r_p|^2 adds the dropped heads (no cancellation)."""
         tail = (self.residual + self.coords[:, p:].pow(2).sum(dim=1)).sqrt()
         points = torch.cat([self.coords[:, :p], tail[:, None]], dim=1).float()
-        return Space(points=points, sq_norms=points.pow(2).sum(dim=1), scale=self.sq_norms.numpy(), rank=p)
+        return Space(points=points, sq_norms=_sq_norms(points).float(), scale=self.sq_norms.numpy(), rank=p)
 
 
-def _heads(ordered: np.ndarray, centre: np.ndarray, axes: torch.Tensor) -> _Heads:
-    basis = _orthonormal(axes)  # the bound needs orthonormal axes
+def _heads(ordered: np.ndarray, centre: np.ndarray, basis: torch.Tensor) -> _Heads:
+    """Heads on the orthonormal columns of ``basis`` (the bound needs orthonormal axes).
+
+    On one thread, in chunks that stay in cache: the work is a few passes over each chunk
+    between two small products, and such short parallel sections slow down several times over
+    when another process holds a core (at n = 200,000, d = 768: 4-12 s on two threads, 2-5 s on
+    one, on a shared machine)."""
     coords, residual, sq_norms = [], [], []
-    for _, centred in _centred_chunks(ordered, centre):
-        head = centred @ basis
-        coords.append(head)
-        residual.append((centred - head @ basis.T).pow(2).sum(dim=1))
-        sq_norms.append(centred.pow(2).sum(dim=1))
+    with one_torch_thread():
+        for _, centred in _centred_chunks(ordered, centre, _HEAD_CHUNK_ROWS):
+            head = centred @ basis
+            coords.append(head)
+            residual.append((centred - head @ basis.T).pow(2).sum(dim=1))
+            sq_norms.append(centred.pow(2).sum(dim=1))
     return _Heads(torch.cat(coords), torch.cat(residual), torch.cat(sq_norms))
 
 
@@ -210,14 +226,24 @@ def choose_space(ordered: np.ndarray, shape: Geometry, failure_share: Callable[[
     Cost per query row, in multiply-adds per point: (p + 1) / 2 for the symmetric pruned search
     plus d for each row that fails its certificate and is searched again; a plain search costs
     d / 2, and pruning must cost at most a third of that to pay for its extra passes.
+
+    A p whose cost could not beat the best so far even without failures is not tried. The heads
+    are computed on the smallest p's axes first (n d p multiply-adds, twice, in float64: at
+    n = 200,000 that is seconds per hundred axes), and on all candidate axes only when a larger
+    p is tried; the axes are the same orthonormal basis either way.
     """
     ranks = shape.ranks()
     if not ranks:
         return None
-    heads = _heads(ordered, shape.centre, shape.axes[:, : ranks[-1]])
+    basis = _orthonormal(shape.axes[:, : ranks[-1]])
+    heads = _heads(ordered, shape.centre, basis[:, : ranks[0]])
     n_features = ordered.shape[1]
     best, best_cost = None, n_features / 6
     for p in ranks:
+        if (p + 1) / 2 >= best_cost:  # ranks ascend: no later p can do better either
+            break
+        if p > heads.coords.shape[1]:
+            heads = _heads(ordered, shape.centre, basis)
         space = heads.space(p)
         failed = failure_share(space)
         cost = (p + 1) / 2 + failed * n_features

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _bootstrap
-from ._input import EstimatorInputError, as_matrix, rng_from
+from ._input import EstimatorInputError, as_matrix
 from .estimates import Estimate, _freeze
 
 __all__ = ["DEFAULT_ALPHAS", "FisherSResult", "fisher_s", "MIN_POINTS"]
@@ -84,8 +84,8 @@ def fisher_s(
             f"FisherS: each of the {matrix.shape[0]} points is separable from all others at every alpha "
             f"({alphas[0]:g}..{alphas[-1]:g}); too few points for the dimension (scikit-dimension gives NaN)"
         )
-    replicates = _bootstrap.replicate(
-        lambda counts: _replicate_estimates(counts, fractions, alphas), fractions.shape[0], n_bootstrap, rng_from(seed)
+    replicates = _bootstrap.replicate_seeded(
+        lambda counts: _replicate_estimates(counts, fractions, alphas), fractions.shape[0], n_bootstrap, seed
     )
     return FisherSResult(
         value=float(dims[alpha_index]),

@@ -21,12 +21,17 @@ How it works (and why it is exact):
    differences of the original rows and sorted; the first ``k`` are the answer.
 5. Certificate: every point not kept had a float32 value at least the heap's final root ``v``.
    That value is at most the true squared distance (a lower bound's is smaller still) plus its
-   float32 rounding, below ``err = (2 (m + 8) + 16) 2^-24 (|x_i|^2 + max_j |x_j|^2)`` for m
-   coordinates (the multiply, the norms, and the rounding of the coordinates to float32). If
+   float32 rounding, below ``err = (m + 24) 2^-24 (|x_i|^2 + max_j |x_j|^2)`` for m coordinates
+   (the multiply, the norms, summed in float64 and rounded once, and the rounding of the
+   coordinates to float32; m is taken as gamma_m / 2^-24 = m / (1 - m 2^-24)). If
    ``v - err`` exceeds the exact k-th squared distance, no discarded point can be nearer than
    the k-th kept one. Rows that fail (near-ties at the boundary, huge offsets, neighbours told
-   apart only outside the principal axes) are searched again: in all d coordinates when the
-   first pass was pruned, then, if still uncertified, in float64.
+   apart only outside the principal axes, tight clusters far from the centre) are searched
+   again: in all d coordinates when the first pass was pruned; then, if still uncertified, by
+   collecting every point whose float32 value, less that pair's own bound (``err`` with
+   ``|x_j|^2`` in place of the maximum), is at most the row's exact k-th candidate distance:
+   the true k nearest are among them and are measured exactly; a row collecting too many
+   points (more than 4096) is searched in float64.
 
 ``query_points`` restricts the search to a seeded random subset of query points whose
 neighbours are still searched among all points: the per-point statistics of large data sets
@@ -50,6 +55,8 @@ __all__ = ["Neighbors", "nearest_neighbors", "neighbors_for", "resolve_device"]
 _EXTRA_CANDIDATES = 8
 _FP32_UNIT_ROUNDOFF = 2.0**-24
 _TRIAL_QUERIES = 256
+_ROWS_WIDTH = 4  # column blocks of a search of some rows: this many row blocks wide
+_WITHIN_ENTRIES = 2**23  # candidate slots of the within-bound re-search (64 MB)
 
 
 @dataclass(frozen=True)
@@ -149,7 +156,8 @@ def nearest_neighbors(
     query_points : if set and smaller than n, only that many random rows are queried.
     seed : seed of the query sample (unused without ``query_points``).
     device : ``"auto"`` (GPU when torch sees one), ``"cpu"``, or a torch device string.
-    block_size : rows per block; memory is about ``4 block_size^2`` bytes per block.
+    block_size : rows per block; memory is about ``4 block_size^2`` bytes per block (four times
+        that when ``query_points`` are searched: their column blocks are four row blocks wide).
     distinct : collapse exact duplicate rows first and search the distinct points (what the
         estimators do; then 1 <= k < the number of distinct points).
     """
@@ -263,8 +271,14 @@ class _Job:
         """Exact squared distances and positions of every query's k nearest; rows re-searched."""
         exact, found, failed = self.run(space)
         n_recertified = failed.size
+        full = space
         if failed.size and space.rank is not None:
-            exact[failed], found[failed], still = self.run(projection.full_space(self.ordered, centre), failed)
+            full = projection.full_space(self.ordered, centre)
+            exact[failed], found[failed], still = self.run(full, failed)
+            failed = failed[still]
+        if failed.size:
+            exact[failed], found[failed], still = _search_within(self.ordered, full, failed, exact[failed, -1],
+                                                                 self.k, self.block_size)
             failed = failed[still]
         if failed.size:
             exact[failed], found[failed] = _search_float64(self.ordered, failed, self.k)
@@ -331,15 +345,22 @@ def _search_symmetric(points, sq_norms, keep, block_size):
 
 
 def _search_rows(points, sq_norms, queries, keep, block_size):
-    """The points at positions ``queries`` against all points, block by block."""
+    """The points at positions ``queries`` against all points, block by block: column blocks
+    ``_ROWS_WIDTH`` times as wide (fewer, longer products and kernel calls), visited nearest
+    first (by their centres' distance to the row block's), so that the heaps' thresholds are
+    tight early and most later entries fail the vectorised test."""
     heap_values, heap_indices, roots = _empty_heaps(queries.size, keep)
     query_points = points[torch.from_numpy(queries)]
+    width = block_size * _ROWS_WIDTH
+    col_starts = np.arange(0, points.shape[0], width)
+    col_centres = torch.stack([points[start : start + width].mean(dim=0) for start in col_starts])
     for row_start in range(0, queries.size, block_size):
         rows = slice(row_start, row_start + block_size)
-        for col_start in range(0, points.shape[0], block_size):
-            cols = slice(col_start, col_start + block_size)
+        nearest_first = torch.cdist(query_points[rows].mean(dim=0, keepdim=True), col_centres)[0].argsort()
+        for col_start in col_starts[nearest_first.numpy()]:
+            cols = slice(col_start, col_start + width)
             dots = (query_points[rows] @ points[cols].T).numpy()
-            kernels.push_rows(dots, sq_norms[queries[rows]], sq_norms[cols], queries[rows], row_start, col_start,
+            kernels.push_rows(dots, sq_norms[queries[rows]], sq_norms[cols], queries[rows], row_start, int(col_start),
                               heap_values, heap_indices, roots)
     return roots, heap_indices
 
@@ -365,16 +386,66 @@ def _select_exact(matrix, query_rows, candidates, k):
     return np.take_along_axis(exact, order, axis=1), np.take_along_axis(candidates, order, axis=1)
 
 
+def _rounding_slack(space: projection.Space) -> float:
+    """Bound on a float32 squared distance's rounding, per unit of the pair's ``scale`` sum.
+
+    For ``|a|^2 + |b|^2 - 2 a.b`` over m coordinates: the float32 product's error is at most
+    ``gamma_m |a||b| <= gamma_m (|a|^2 + |b|^2) / 2`` (``gamma_m = m u / (1 - m u)``), doubled;
+    the norms (summed in float64, rounded once) and the two float32 additions add at most 4
+    units, for which 8 are allowed; 16 further units cover the rounding of the coordinates
+    themselves to float32 (at most 4 units).
+    """
+    m_units = space.n_terms / (1 - space.n_terms * _FP32_UNIT_ROUNDOFF)  # gamma_m / u
+    return (m_units + 8 + 16) * _FP32_UNIT_ROUNDOFF
+
+
 def _uncertified(roots, space, query_rows, kth_sq_distance) -> np.ndarray:
     """Queries whose discarded points might, within float32 rounding, beat the k-th kept one.
 
-    ``roots`` are float32 values computed from ``space`` (centred points or PCA lower bounds).
-    The factor 2 on the matrix-multiply bound covers the float32 norms; the 16 further units
-    cover the rounding of the coordinates themselves to float32 (at most 4 units).
+    ``roots`` are float32 values computed from ``space`` (centred points or PCA lower bounds),
+    within :func:`_rounding_slack` times the pair's squared norms of the truth.
     """
-    scale = space.scale[query_rows] + space.scale.max()
-    bound = (2 * (space.n_terms + 8) + 16) * _FP32_UNIT_ROUNDOFF * scale
+    bound = _rounding_slack(space) * (space.scale[query_rows] + space.scale.max())
     return np.flatnonzero(~(roots.astype(np.float64) - bound > kth_sq_distance))
+
+
+def _search_within(matrix, space, query_rows, limits, k, block_size):
+    """Queries whose certificate failed, searched again by collecting every point whose float32
+    squared distance in the centred ``space``, less that pair's own rounding bound, is at most the
+    query's limit (the k-th of its exact candidate distances, so at least its true k-th): the
+    true k nearest are all collected, and measured exactly. The bound of each pair scales with
+    both points' squared norms, not with the largest norm, so near-duplicate clusters far from
+    the centre, where the heap's certificate cannot hold, are settled here in float32.
+
+    Returns the exact squared distances and positions of the k nearest, and which of the queries
+    collected more points than fit (those are left to the float64 search)."""
+    n_points = space.points.shape[0]
+    capacity = _within_capacity(n_points, query_rows.size, k)
+    found = np.full((query_rows.size, capacity), -1, dtype=np.int64)
+    counts = np.zeros(query_rows.size, dtype=np.int64)
+    points, sq_norms, slack = space.points, space.sq_norms.numpy(), _rounding_slack(space)
+    query_points = points[torch.from_numpy(query_rows)]
+    for row_start in range(0, query_rows.size, block_size):
+        rows = slice(row_start, row_start + block_size)
+        queries = query_rows[rows]
+        for col_start in range(0, n_points, block_size):
+            cols = slice(col_start, col_start + block_size)
+            dots = (query_points[rows] @ points[cols].T).numpy()
+            kernels.collect_within(dots, sq_norms[queries], sq_norms[cols], space.scale[queries], space.scale[cols],
+                                   slack, limits[rows], queries, col_start, found[rows], counts[rows])
+    settled = (counts >= k) & (counts <= capacity)
+    exact = np.full((query_rows.size, k), np.inf)
+    nearest = np.full((query_rows.size, k), -1, dtype=np.int64)
+    if settled.any():
+        collected = found[settled, : counts[settled].max()]
+        exact[settled], nearest[settled] = _select_exact(matrix, query_rows[settled], collected, k)
+    return exact, nearest, np.flatnonzero(~settled)
+
+
+def _within_capacity(n_points: int, n_queries: int, k: int) -> int:
+    """Points each query of :func:`_search_within` may collect: 4096 (fewer when many queries
+    share ``_WITHIN_ENTRIES``, never below four times the heap's size)."""
+    return min(n_points - 1, max(4 * (k + _EXTRA_CANDIDATES), min(4096, _WITHIN_ENTRIES // n_queries)))
 
 
 def _search_float64(matrix, query_rows, k, block_size: int = 256):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _bootstrap
-from ._input import EstimatorInputError, check_int, rng_from
+from ._input import EstimatorInputError, check_int
 from ._knn_common import prepare, require_enough, scope_note
 from .estimates import Estimate, LocalIDResult
 
@@ -137,4 +137,4 @@ def _checked_pointwise(neighbors, k, unbiased, estimator):
 
 
 def _mean_replicates(terms: np.ndarray, n_bootstrap: int, seed):
-    return _bootstrap.replicate(lambda counts: counts @ terms / terms.size, terms.size, n_bootstrap, rng_from(seed))
+    return _bootstrap.replicate_seeded(lambda counts: counts @ terms / terms.size, terms.size, n_bootstrap, seed)

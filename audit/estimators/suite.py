@@ -6,6 +6,7 @@ runs once with the largest neighbour count any of them needs and each estimate r
 
 from __future__ import annotations
 
+from ._bootstrap import shared_draws
 from ._input import check_int
 from ._knn_common import prepare
 from .gride import gride_from_neighbors
@@ -41,10 +42,11 @@ def knn_estimates(
     neighbors.require(k, (neighbors.n_points, neighbors.n_features))
     gride_range_max = min(gride_range_max, neighbors.k)
     shared = {"n_bootstrap": n_bootstrap, "ci_level": ci_level, "seed": seed}
-    return {
-        "neighbors": neighbors,
-        "twonn": twonn_from_neighbors(neighbors, discard_fraction=discard_fraction, **shared),
-        "mle": mle_from_neighbors(neighbors, k=k, **shared),
-        "local_id": local_id_from_neighbors(neighbors, k=k, **shared),
-        "gride": gride_from_neighbors(neighbors, range_max=gride_range_max, ci_level=ci_level),
-    }
+    with shared_draws():  # the three bootstraps draw the same counts: once
+        return {
+            "neighbors": neighbors,
+            "twonn": twonn_from_neighbors(neighbors, discard_fraction=discard_fraction, **shared),
+            "mle": mle_from_neighbors(neighbors, k=k, **shared),
+            "local_id": local_id_from_neighbors(neighbors, k=k, **shared),
+            "gride": gride_from_neighbors(neighbors, range_max=gride_range_max, ci_level=ci_level),
+        }

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _bootstrap
-from ._input import EstimatorInputError, check_fraction, rng_from
+from ._input import EstimatorInputError, check_fraction
 from ._knn_common import prepare, require_enough, scope_note
 from .estimates import Estimate
 
@@ -74,9 +74,7 @@ def twonn_from_neighbors(neighbors, *, discard_fraction=0.1, fit="linear", n_boo
     estimator = _linear_slope if fit == "linear" else _censored_mle
     counts = np.ones((1, n_ratios), dtype=np.int64)
     value = float(estimator(log_mu, counts, n_keep)[0])
-    replicates = _bootstrap.replicate(
-        lambda counts: estimator(log_mu, counts, n_keep), n_ratios, n_bootstrap, rng_from(seed)
-    )
+    replicates = _bootstrap.replicate_seeded(lambda counts: estimator(log_mu, counts, n_keep), n_ratios, n_bootstrap, seed)
     return Estimate(
         value=value,
         method=f"TwoNN ({fit} fit, discard_fraction={discard_fraction:g})",

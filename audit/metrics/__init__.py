@@ -10,6 +10,7 @@ with the reason, never NaN and never a crash of the whole audit. An intrinsic di
 from __future__ import annotations
 
 from ..estimators import EstimatorInputError
+from ..estimators._bootstrap import shared_draws
 from ..results import MetricResult
 from ._base import LayerData, capped_at_width, failed
 from ._registry import MetricDef, registry
@@ -30,11 +31,12 @@ def compute_layer(layer: LayerData, selected: dict) -> dict[str, MetricResult]:
     """Every selected metric (``{name: params}``) on ``layer``, in the given order."""
     metrics = registry()
     results = {}
-    for name, params in selected.items():
-        definition = metrics[name]
-        try:
-            result = definition.compute(layer, params)
-            results[name] = capped_at_width(result, layer.width) if definition.kind == "id" else result
-        except EstimatorInputError as error:
-            results[name] = failed(name, definition.title, error)
+    with shared_draws():  # bootstraps over the same points draw the same counts: once per layer
+        for name, params in selected.items():
+            definition = metrics[name]
+            try:
+                result = definition.compute(layer, params)
+                results[name] = capped_at_width(result, layer.width) if definition.kind == "id" else result
+            except EstimatorInputError as error:
+                results[name] = failed(name, definition.title, error)
     return results

@@ -8,6 +8,7 @@ from reference_data import hypercube
 from sklearn.neighbors import NearestNeighbors
 
 from audit.estimators import EstimatorInputError, nearest_neighbors
+from audit.estimators import _knn_blocks as blocks
 from audit.estimators import _knn_projection as projection
 from audit.estimators import knn as knn_module
 
@@ -261,7 +262,7 @@ def test_rows_collecting_too_many_points_are_searched_in_float64(monkeypatch):
     X = far_clusters(seed=1)
     calls = []
     search_float64 = knn_module._search_float64
-    monkeypatch.setattr(knn_module, "_within_capacity", lambda *args: 60)  # a cluster holds 119 others
+    monkeypatch.setattr(blocks, "_within_capacity", lambda *args: 60)  # a cluster holds 119 others
     monkeypatch.setattr(knn_module, "_search_float64", lambda *args: calls.append(args[1].size) or search_float64(*args))
     found = nearest_neighbors(X, k=10)
     assert calls and calls[0] == found.n_recertified

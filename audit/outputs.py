@@ -9,14 +9,14 @@ precision (the sweep's choice).
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import numpy as np
 import torch
 
 from .batches import Batch, batches, first_tensor, masked_mean
 
-__all__ = ["model_outputs", "outputs_of", "batch_outputs", "accuracy_score", "agreement_score", "fidelity_score",
+__all__ = ["model_outputs", "model_batches", "outputs_of", "batch_outputs", "accuracy_score", "agreement_score", "fidelity_score",
            "accuracy_values", "agreement_values", "fidelity_values", "sample_indices", "probe_subset", "subset",
            "outputs_class_scores"]
 
@@ -24,8 +24,12 @@ __all__ = ["model_outputs", "outputs_of", "batch_outputs", "accuracy_score", "ag
 def model_outputs(model, features, batch_size: int = 64) -> torch.Tensor:
     """``model.module``'s output on ``features``, one flattened row per sample (token states are
     averaged over each text's real tokens)."""
-    return outputs_of(model.module, batches(features, batch_size, dtype=model.input_dtype, tokenizer=model.tokenizer,
-                                            max_length=model.max_length))
+    return outputs_of(model.module, model_batches(model, features, batch_size))
+
+
+def model_batches(model, features, batch_size: int = 64) -> Iterator[Batch]:
+    """``features`` in batches as ``model`` takes them (texts tokenized by its tokenizer)."""
+    return batches(features, batch_size, dtype=model.input_dtype, tokenizer=model.tokenizer, max_length=model.max_length)
 
 
 def outputs_of(module: torch.nn.Module, inputs: Iterable[Batch]) -> torch.Tensor:

@@ -30,8 +30,9 @@ from ...errors import CaptureError
 from ...estimators import effective_heads, head_redundancy
 from ...layers import input_tap
 from ...metrics._base import from_estimate
-from ...outputs import accuracy_score, fidelity_score, model_outputs, probe_subset
+from ...outputs import accuracy_score, fidelity_score, model_batches, probe_subset
 from .result import HeadLayerResult, HeadRef, HeadsResult
+from .resume import ResumablePasses
 
 __all__ = ["AttentionLayer", "attention_layers", "head_layer_result", "heads_result"]
 
@@ -139,7 +140,9 @@ def _with_importance(result: HeadLayerResult, importance):
 
 def _ablation(model, probe, layers, heads_spec, seed, use_accuracy, progress):
     texts, labels = probe_subset(probe, heads_spec.ablation_samples, seed)
-    baseline = model_outputs(model, texts)
+    ready = list(model_batches(model, texts))
+    passes = ResumablePasses(model.module, ready, [layer.name for layer in layers])
+    baseline = passes.baseline()
     score = accuracy_score(labels) if use_accuracy else fidelity_score(baseline)
     reference = score(baseline)
     modules = dict(model.module.named_modules())
@@ -149,7 +152,7 @@ def _ablation(model, probe, layers, heads_spec, seed, use_accuracy, progress):
         losses = []
         for head in range(layer.n_heads):
             with _zeroed_head(modules[layer.projection], head, layer.d_head):
-                losses.append(reference - score(model_outputs(model, texts)))
+                losses.append(reference - score(passes.outputs(layer.name)))
             if bar:
                 bar.update(1)
         importance[layer.name] = losses

@@ -117,3 +117,49 @@ def test_weights_stored_as_constant_nodes_are_factorized_too(mlp, inputs):
     assert not any(node.op_type == "Constant" for node in variant.graph.node)  # the dense weight is gone
     np.testing.assert_allclose(run(variant, inputs), run(factorize_linear(mlp, linear_nodes(mlp)[1], 4), inputs),
                                rtol=1e-5, atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def residual():
+    """x (20) -> Gemm (32) = h -> Relu -> MatMul (32) -> + h: the skip reads h past fc2."""
+    rng = np.random.default_rng(2)
+    weights = {"W1": rng.normal(size=(32, 20)).astype(np.float32), "b1": rng.normal(size=32).astype(np.float32),
+               "W2": rng.normal(size=(32, 32)).astype(np.float32)}
+    nodes = [helper.make_node("Gemm", ["x", "W1", "b1"], ["h"], name="fc1", transB=1),
+             helper.make_node("Relu", ["h"], ["r"]), helper.make_node("MatMul", ["r", "W2"], ["z"], name="fc2"),
+             helper.make_node("Add", ["z", "h"], ["y"])]
+    graph = helper.make_graph(nodes, "residual", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 20])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 32])],
+                              [numpy_helper.from_array(value, name) for name, value in weights.items()])
+    return onnx.shape_inference.infer_shapes(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
+                                                               ir_version=10))
+
+
+def test_the_part_downstream_of_a_factorized_layer_gives_the_whole_variants_output(residual, inputs):
+    """Cut at fc2's new weights: the part is fed fc2's input and the skip's h (both upstream),
+    and on the original's values of them returns the whole variant's output bit for bit."""
+    from audit.sources.adapters.onnx.graph import tensor_types
+    from audit.stages.cost.onnx_cut import downstream_part, upstream_outputs
+
+    fc2 = linear_nodes(residual)[1]
+    variant = factorize_linear(residual, fc2, 5)
+    new = {init.name for init in variant.graph.initializer} - {init.name for init in residual.graph.initializer}
+    part = downstream_part(variant, new, tensor_types(residual.graph))
+    assert part.inputs == ("r", "h") and [node.op_type for node in part.proto.graph.node] == ["MatMul", "MatMul", "Add"]
+    onnx.checker.check_model(part.proto)
+    upstream = onnxruntime.InferenceSession(upstream_outputs(residual, part).SerializeToString(),
+                                            providers=["CPUExecutionProvider"])
+    r, h = upstream.run(["r", "h"], {"x": inputs})
+    cut = onnxruntime.InferenceSession(part.proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    np.testing.assert_array_equal(cut.run(None, {"r": r, "h": h})[0], run(variant, inputs))
+    assert downstream_part(variant, set(), tensor_types(residual.graph)) is None  # nothing changed: nothing to cut
+
+
+def test_a_variants_flops_follow_from_the_originals_shapes(residual, inputs):
+    from audit.stages.cost.onnx_flops import flops_per_sample, graph_flops, tensor_shapes
+
+    shapes = tensor_shapes(residual, {"x": inputs[:1]})
+    assert graph_flops(residual, shapes) == 2 * (20 * 32 + 32 * 32)
+    for rank in (1, 5, 31):
+        variant = factorize_linear(residual, linear_nodes(residual)[1], rank)
+        assert graph_flops(variant, shapes) == flops_per_sample(variant, {"x": inputs[:1]}) == 2 * (20 * 32 + 64 * rank)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -17,36 +18,87 @@ from ...heldout import Split, split_samples
 from ...outputs import model_outputs, subset
 from .estimate import flops_per_sample, model_bytes, parameter_count, search_flops, store_bytes
 from .money import monthly_money
-from .onnx_timing import Exported, checked, exported, timed
+from .onnx_timing import Exported, checked, exported, timed_together
 from .onnx_variants import project_output
 from .result import CostRow, Quality, Timing
 from .variants import Projected, linear_map, svd_factorized, swapped
 
-__all__ = ["Bench", "BenchBase"]
+__all__ = ["Bench", "BenchBase", "PendingRow"]
+
+
+@dataclass(frozen=True)
+class PendingRow:
+    """What a table row takes from its variant while the variant is in place; its timing comes
+    later, in turns with the other variants of its target (:meth:`BenchBase.rows`)."""
+
+    width: int
+    sources: tuple[str, ...]
+    vectors: bool
+    quality: Quality
+    parameters: int
+    flops: int
+    prepared: Exported | str  # the variant ready to time, or why it cannot be timed
 
 
 class BenchBase:
-    """The part of a bench every model kind shares: one table row per variant, compute seconds
-    per sample from paired timings, and the original's probe outputs. A subclass sets
-    ``cost``, ``original``, ``original_timing``, ``original_flops`` and provides ``timing``,
-    ``parameters``, ``flops`` and ``outputs`` of a variant."""
+    """The part of a bench every model kind shares: one table row per variant, the variants of a
+    target timed together, compute seconds per sample from paired timings, and the original's
+    probe outputs. A subclass sets ``cost``, ``original``, ``original_timing``, ``original_flops``,
+    ``inputs``, ``sequence_length`` and ``reference`` (the original, prepared) and provides
+    ``prepared``, ``parameters``, ``flops`` and ``outputs`` of a variant."""
 
     _baseline = None
 
-    def row(self, module, width: int, sources, *, vectors: bool, quality: Quality, original: bool = False) -> CostRow:
-        """One table row for ``module`` (the whole model with the variant in place)."""
-        timing, error = self.original_timing if original else self.timing(module)
-        parameters = self.parameters(module)
-        stored = store_bytes(self.cost.stored_vectors, width, self.cost.store_dtype) \
-            if vectors and self.cost.stored_vectors else None
-        per_sample = self._seconds_per_sample(timing)
+    def original_row(self, width: int, *, vectors: bool, quality: Quality) -> CostRow:
+        """The original model's row (its timing taken alone when the bench was set up)."""
+        return self._row(PendingRow(width, ("original",), vectors, quality, self.parameters(self.original),
+                                    self.original_flops, ""), self.original_timing)
+
+    def pending(self, variant, width: int, sources, *, vectors: bool, quality: Quality) -> PendingRow:
+        """A row for ``variant`` (the whole model with the change in place), its timing to come."""
+        return PendingRow(width, tuple(sources), vectors, quality, self.parameters(variant), self.flops(variant),
+                          self.prepared(variant))
+
+    def rows(self, pending: list[PendingRow]) -> list[CostRow]:
+        """The rows of one target's variants, timed in the same turns with the original."""
+        return [self._row(row, timing) for row, timing in zip(pending, self.timings([row.prepared for row in pending]))]
+
+    def timing(self, variant) -> tuple[Timing | None, str]:
+        """``variant``'s timing on its own; the first variant timed (the original, when the bench
+        is set up) becomes the reference the others are timed in turns with."""
+        prepared = self.prepared(variant)
+        found = self.timings([prepared])[0]
+        if self.reference is None and found[0] is not None:
+            self.reference = prepared
+        return found
+
+    def timings(self, prepared: list) -> list[tuple[Timing | None, str]]:
+        """The timing, or why there is none, of each prepared variant: all that could be prepared
+        run in the same turns, with the reference once per turn."""
+        ready = [item for item in prepared if not isinstance(item, str)]
+        found = iter(self._timed_together(ready) if ready else ())
+        return [(None, item) if isinstance(item, str) else next(found) for item in prepared]
+
+    def _timed_together(self, ready: list[Exported]) -> list[tuple[Timing | None, str]]:
+        try:
+            timings = timed_together([(item.session, len(item.model), item.max_abs_diff) for item in ready], self.inputs,
+                                     warmup=self.cost.warmup, repeats=self.cost.repeats, threads=self.cost.threads,
+                                     sequence_length=self.sequence_length,
+                                     reference=self.reference.session if self.reference is not None else None)
+        except Exception as error:  # the runtime failed on a variant's run: say so, keep going
+            return [(None, f"ONNX timing failed: {type(error).__name__}: {str(error).strip()[:300]}")] * len(ready)
+        return [(timing, "") for timing in timings]
+
+    def _row(self, row: PendingRow, timing_and_error) -> CostRow:
+        timing, error = timing_and_error
+        stored = store_bytes(self.cost.stored_vectors, row.width, self.cost.store_dtype) \
+            if row.vectors and self.cost.stored_vectors else None
         return CostRow(
-            width=width, sources=tuple(sources), parameters=parameters, model_bytes=model_bytes(parameters),
-            flops_per_sample=self.original_flops if original else self.flops(module),
-            store_bytes=stored,
-            search_flops_per_query=search_flops(self.cost.stored_vectors, width) if stored is not None else None,
-            timing=timing, timing_error=error, quality=quality,
-            money=monthly_money(self.cost.prices, store_bytes=stored, seconds_per_sample=per_sample,
+            width=row.width, sources=row.sources, parameters=row.parameters, model_bytes=model_bytes(row.parameters),
+            flops_per_sample=row.flops, store_bytes=stored,
+            search_flops_per_query=search_flops(self.cost.stored_vectors, row.width) if stored is not None else None,
+            timing=timing, timing_error=error, quality=row.quality,
+            money=monthly_money(self.cost.prices, store_bytes=stored, seconds_per_sample=self._seconds_per_sample(timing),
                                 queries_per_month=self.cost.queries_per_month),
         )
 
@@ -91,20 +143,14 @@ class Bench(BenchBase):
         self.original_timing = self.timing(model.module)
         self.original_flops = self.flops(model.module)
 
-    def timing(self, module) -> tuple[Timing | None, str]:
-        """``module``'s ONNX timing (in turns with the original once that is exported), or why none."""
+    def prepared(self, module) -> Exported | str:
+        """``module`` exported and checked, ready to time, or why it cannot be."""
         if not self.cost.measure:
-            return None, "not measured (cost.measure is false)"
+            return "not measured (cost.measure is false)"
         try:
-            found = self._exported(module)
-            timing = timed(found.session, self.inputs, warmup=self.cost.warmup, repeats=self.cost.repeats,
-                           threads=self.cost.threads, sequence_length=self.sequence_length,
-                           onnx_bytes=len(found.model), max_abs_diff=found.max_abs_diff,
-                           reference=self.reference.session if self.reference is not None else None)
+            return self._exported(module)
         except Exception as error:  # a model the exporter or the runtime cannot take: say so, keep going
-            return None, f"ONNX export or timing failed: {type(error).__name__}: {str(error).strip()[:300]}"
-        self.reference = self.reference or found
-        return timing, ""
+            return f"ONNX export or timing failed: {type(error).__name__}: {str(error).strip()[:300]}"
 
     def _exported(self, module) -> Exported:
         """``module`` in ONNX: a projection of the original's output is the original's exported graph

@@ -16,15 +16,17 @@ import numpy as np
 import torch
 
 from ...batches import batches, masked_mean
-from ...sources.adapters.onnx.graph import count_weights, linear_nodes, runtime_session
+from ...sources.adapters.onnx.graph import count_weights, linear_nodes, runtime_session, tensor_types
 from ...sources.adapters.onnx.taps import run_batch
 from .bench import BenchBase
-from .onnx_flops import COUNTED_OPS, flops_per_sample
-from .onnx_timing import timed
+from .onnx_cut import GraphPart, downstream_part, upstream_outputs
+from .onnx_flops import COUNTED_OPS, flops_per_sample, graph_flops, tensor_shapes
+from .onnx_timing import Exported
 from .onnx_variants import factorize_linear, linear_factors, project_output
-from .result import Timing
 
 __all__ = ["ONNX_EXPORTER", "ONNX_FLOP_COUNTER", "OnnxBench"]
+
+_CUT_BYTES = 1 << 30  # upstream tensors kept for one cut at most: past this, variants run whole
 
 ONNX_EXPORTER = "none: the model is an ONNX file; variants are the graph edited (audit.stages.cost.onnx_variants)"
 ONNX_FLOP_COUNTER = (f"matrix products ({', '.join(COUNTED_OPS)}) from the graph's tensor shapes on one probe sample "
@@ -42,6 +44,9 @@ class OnnxBench(BenchBase):
         self.graph = model.graph
         self.sequence_length = (self.cost.sequence_length or model.max_length) if model.tokenizer else None
         self.original, self._factors = self.graph.proto, {}
+        self._sessions, self._shapes, self._shapes_feed = {}, None, None
+        self._edits, self._cuts, self._checked = {}, {}, {}
+        self._original_weights = {init.name for init in self.original.graph.initializer}
         self.split_probe(loaded, probe)
         size = self.graph.fixed_batch or self.cost.batch_size
         self.per_sample = self._timed_batch(probe.features, size)
@@ -63,39 +68,93 @@ class OnnxBench(BenchBase):
         return self.graph.feeds.per_sample(dict(encoded))
 
     def flops(self, proto) -> int:
+        """FLOPs per sample: the original's counted from one run with every activation exposed, a
+        variant's from the original's shapes (an edit's own shapes derived; a run where they are not)."""
         size = self.graph.fixed_batch or 1
-        feed = {name: array[:size] for name, array in self.per_sample.items()} | self.graph.feeds.constant(size)
-        return flops_per_sample(proto, feed) // size
+        if self._shapes is None:
+            feed = {name: array[:size] for name, array in self.per_sample.items()} | self.graph.feeds.constant(size)
+            self._shapes = tensor_shapes(proto, feed)
+            self._shapes_feed = feed
+        found = graph_flops(proto, self._shapes)
+        return (found if found is not None else flops_per_sample(proto, self._shapes_feed)) // size
 
-    def timing(self, proto) -> tuple[Timing | None, str]:
-        """``proto``'s timing, in turns with the original once that has run, or why none."""
+    def prepared(self, proto) -> Exported | str:
+        """``proto`` serialized with its session, ready to time (the graph is timed as it is: no
+        export, so no export check), or why it cannot be."""
         if not self.cost.measure:
-            return None, "not measured (cost.measure is false)"
-        model = proto.SerializeToString()
+            return "not measured (cost.measure is false)"
         try:
-            session = runtime_session(model, threads=self.cost.threads)
-            found = timed(session, self.inputs, warmup=self.cost.warmup, repeats=self.cost.repeats,
-                          threads=self.cost.threads, sequence_length=self.sequence_length, onnx_bytes=len(model),
-                          max_abs_diff=None, reference=self.reference)
+            model, session = self._compiled(proto)
         except Exception as error:  # the runtime cannot take an edited graph: say so, keep going
-            return None, f"ONNX timing failed: {type(error).__name__}: {str(error).strip()[:300]}"
-        self.reference = self.reference or session
-        return found, ""
+            return f"ONNX timing failed: {type(error).__name__}: {str(error).strip()[:300]}"
+        return Exported(model, session, None)
+
+    def _compiled(self, proto) -> tuple[bytes, object]:
+        """``proto`` serialized and its session, kept for the original and the variant at hand: a
+        variant's quality and timing run on one session."""
+        if id(proto) not in self._sessions:
+            self._sessions = {key: kept for key, kept in self._sessions.items() if kept[0] is self.original}
+            model = proto.SerializeToString()
+            self._sessions[id(proto)] = (proto, model, runtime_session(model, threads=self.cost.threads))
+        return self._sessions[id(proto)][1:]
 
     def parameters(self, proto) -> int:
         return count_weights(proto.graph)
 
     def outputs(self, proto) -> torch.Tensor:
         """``proto``'s first output on the held-out samples, one flattened row per sample (token
-        states averaged over each text's real tokens)."""
-        session = runtime_session(proto.SerializeToString(), threads=self.cost.threads)
+        states averaged over each text's real tokens). A factorized layer's variant runs only the
+        part downstream of the layer, on the original's upstream tensors (:mod:`.onnx_cut`), once
+        that part has returned exactly the whole variant's outputs on the layer's first rank."""
+        part = self._part(proto)
+        if part is None:
+            return self._whole_outputs(proto)
+        session = runtime_session(part.proto.SerializeToString(), threads=self.cost.threads)
         first = session.get_outputs()[0].name
-        rows = []
-        for batch in batches(self.heldout_features, self.batch_size, dtype=self.model.input_dtype,
-                             tokenizer=self.model.tokenizer, max_length=self.model.max_length):
-            output = torch.as_tensor(run_batch(session, [first], self.graph, batch)[0]).float()
-            rows.append((masked_mean(output, batch.mask) if output.ndim == 3 and batch.mask is not None else output).flatten(1))
-        return torch.cat(rows)
+        found = torch.cat([_rows(session.run([first], feed)[0], mask) for feed, mask in self._cuts[part.inputs]])
+        if part.inputs not in self._checked:
+            self._checked[part.inputs] = torch.equal(found, whole := self._whole_outputs(proto))
+            if not self._checked[part.inputs]:
+                self._cuts[part.inputs] = None
+                return whole
+        return found
+
+    def _whole_outputs(self, proto) -> torch.Tensor:
+        session = self._compiled(proto)[1]
+        first = session.get_outputs()[0].name
+        return torch.cat([_rows(run_batch(session, [first], self.graph, batch)[0], batch.mask)
+                          for batch in self._heldout_batches()])
+
+    def _heldout_batches(self):
+        return batches(self.heldout_features, self.batch_size, dtype=self.model.input_dtype,
+                       tokenizer=self.model.tokenizer, max_length=self.model.max_length)
+
+    def _part(self, proto) -> GraphPart | None:
+        """The part of a factorized variant downstream of its layer, with the original's upstream
+        tensors computed for it, or None (not a factorized variant, or a graph not cut)."""
+        new_weights = self._edits.get(id(proto))
+        if new_weights is None or self.graph.fixed_batch:
+            return None
+        part = downstream_part(proto, new_weights, tensor_types(self.original.graph))
+        if part is not None and part.inputs not in self._cuts:
+            self._cuts[part.inputs] = self._upstream(part)
+        return part if part is not None and self._cuts[part.inputs] is not None else None
+
+    def _upstream(self, part: GraphPart) -> list[tuple[dict, torch.Tensor | None]] | None:
+        """Per held-out batch, the tensors ``part`` is fed (from the original) and the batch's
+        mask; None past ``_CUT_BYTES`` of them (the part is then not used)."""
+        session = runtime_session(upstream_outputs(self.original, part).SerializeToString(), threads=self.cost.threads)
+        computed = [output.name for output in session.get_outputs()[1:]]
+        feeds, held = [], 0
+        for batch in self._heldout_batches():
+            inputs = self.graph.feeds.per_sample(batch.inputs)
+            inputs |= self.graph.feeds.constant(len(next(iter(inputs.values()))))
+            inputs |= dict(zip(computed, session.run(computed, inputs)))
+            feeds.append(({name: inputs[name] for name in part.inputs}, batch.mask))
+            held += sum(array.nbytes for array in feeds[-1][0].values())
+            if held > _CUT_BYTES:
+                return None
+        return feeds
 
     def projected(self, axes: np.ndarray):
         """The graph followed by a MatMul onto ``axes`` (k x width)."""
@@ -112,7 +171,18 @@ class OnnxBench(BenchBase):
         layer = self._linear(name)
         if name not in self._factors:
             self._factors[name] = linear_factors(self.original, layer)
-        yield factorize_linear(self.original, layer, rank, factors=self._factors[name])
+        variant = factorize_linear(self.original, layer, rank, factors=self._factors[name])
+        self._edits = {id(variant): {init.name for init in variant.graph.initializer} - self._original_weights}
+        try:
+            yield variant
+        finally:
+            self._edits = {}
 
     def _linear(self, name: str):
         return next(layer for layer in linear_nodes(self.original) if layer.output == name)
+
+
+def _rows(output, mask) -> torch.Tensor:
+    """One flattened float row per sample; token states (with a mask) averaged over real tokens."""
+    output = torch.as_tensor(output).float()
+    return (masked_mean(output, mask) if output.ndim == 3 and mask is not None else output).flatten(1)

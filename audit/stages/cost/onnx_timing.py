@@ -11,7 +11,8 @@ Timing: one :class:`onnxruntime.InferenceSession` on the CPU with ``intra_op_num
 threads (and one inter-op thread), ``warmup`` untimed runs, then ``repeats`` timed runs of the
 same batch with :func:`time.perf_counter`; p50 and p95 of those, throughput = batch size / p50.
 A variant is timed in turns with the original (run by run), so that on a shared machine a
-passing load falls on both; the original's p50 from those same runs travels with the variant's
+passing load falls on both (the variants of one target share their turns: each turn runs the
+original once, then every variant); the original's p50 from those same runs travels with the variant's
 timing (``reference_p50_s``) and latency changes are taken against it. Their spread across turns
 (``p50_change_low``, ``p50_change_high``) is a 95% percentile bootstrap interval of that same
 change: the turns are resampled with replacement, each turn keeping its pair of runs, and the
@@ -34,7 +35,7 @@ from ...sources.adapters.onnx.graph import runtime_session
 from .result import Timing
 
 __all__ = ["EXPORTER", "OPSET", "Exported", "checked", "export_onnx", "exported", "run_onnx", "time_onnx",
-           "time_sessions", "timed", "turn_spread", "measure"]
+           "time_sessions", "timed", "timed_together", "turn_spread", "measure"]
 
 OPSET = 17
 EXPORTER = (f"torch.onnx.export (TorchScript exporter, dynamo=False), opset {OPSET}; a reduced output embedding is "
@@ -143,15 +144,29 @@ def timed(session, inputs, *, warmup: int, repeats: int, threads: int, sequence_
           onnx_bytes: int, max_abs_diff: float | None, reference=None) -> Timing:
     """Time ``session`` on ``inputs``, in turns with the ``reference`` session when given (its p50
     from those same runs is recorded alongside)."""
-    sessions = [session] + ([reference] if reference is not None else [])
+    return timed_together([(session, onnx_bytes, max_abs_diff)], inputs, warmup=warmup, repeats=repeats,
+                          threads=threads, sequence_length=sequence_length, reference=reference)[0]
+
+
+def timed_together(variants, inputs, *, warmup: int, repeats: int, threads: int, sequence_length: int | None,
+                   reference=None) -> list[Timing]:
+    """Time every ``(session, onnx_bytes, max_abs_diff)`` of ``variants`` on ``inputs`` in the same
+    turns, the ``reference`` session (when given) once per turn with them: each variant's change is
+    taken against the reference's runs of its own turns, and one set of reference runs serves all."""
+    sessions = [session for session, _, _ in variants] + ([reference] if reference is not None else [])
     seconds = time_sessions(sessions, inputs, warmup=warmup, repeats=repeats)
-    batch = next(iter(_as_kwargs(inputs).values())).shape[0]
-    p50 = float(np.percentile(seconds[0], 50))
-    low, high = turn_spread(seconds[0], seconds[1]) if reference is not None else (None, None)
-    return Timing(batch_size=int(batch), sequence_length=sequence_length, warmup=warmup, repeats=repeats,
-                  threads=threads, p50_s=p50, p95_s=float(np.percentile(seconds[0], 95)), throughput=batch / p50,
-                  onnx_bytes=onnx_bytes, max_abs_diff=max_abs_diff,
-                  reference_p50_s=float(np.percentile(seconds[1], 50)) if reference is not None else None,
+    batch = int(next(iter(_as_kwargs(inputs).values())).shape[0])
+    original = seconds[-1] if reference is not None else None
+    return [_timing(runs, original, batch=batch, warmup=warmup, repeats=repeats, threads=threads,
+                    sequence_length=sequence_length, onnx_bytes=onnx_bytes, max_abs_diff=max_abs_diff)
+            for runs, (_, onnx_bytes, max_abs_diff) in zip(seconds, variants)]
+
+
+def _timing(runs: np.ndarray, original: np.ndarray | None, *, batch: int, **recorded) -> Timing:
+    p50 = float(np.percentile(runs, 50))
+    low, high = turn_spread(runs, original) if original is not None else (None, None)
+    return Timing(batch_size=batch, **recorded, p50_s=p50, p95_s=float(np.percentile(runs, 95)),
+                  throughput=batch / p50, reference_p50_s=float(np.percentile(original, 50)) if original is not None else None,
                   p50_change_low=low, p50_change_high=high)
 
 

@@ -107,9 +107,8 @@ def _embedding_target(bench: Bench, layer, captured) -> CostTarget:
     fit, heldout = _split_rows(captured, bench.split)
     candidates = candidate_widths(layer, margin=cost.id_margin, extra=cost.widths, limit=min(layer.width, fit.shape[0]))
     measure_name = f"recall@{min(cost.recall_k, heldout.shape[0] - 1)}"
-    original = bench.row(bench.original, layer.width, ("original",), vectors=True, original=True,
-                         quality=original_embedding_quality(measure_name, heldout.shape[0]))
-    rows = []
+    original = bench.original_row(layer.width, vectors=True, quality=original_embedding_quality(measure_name, heldout.shape[0]))
+    pending = []
     if candidates:
         projector = EmbeddingProjector(fit, max(c.width for c in candidates), seed=bench.seed)
         for candidate in candidates:
@@ -117,7 +116,8 @@ def _embedding_target(bench: Bench, layer, captured) -> CostTarget:
             quality = embedding_quality(measure_name, heldout, projector.transform(heldout, candidate.width),
                                         k=cost.recall_k, seed=bench.seed)
             variant = bench.projected(projector.axes(candidate.width))
-            rows.append(bench.row(variant, candidate.width, candidate.sources, vectors=True, quality=quality))
+            pending.append(bench.pending(variant, candidate.width, candidate.sources, vectors=True, quality=quality))
+    rows = bench.rows(pending)
     method = (f"PCA fitted on {fit.shape[0]:,} probe embeddings of {layer.name} (a seeded share "
               f"{1 - cost.holdout:.0%} of the probe); the variant is the model followed by a bias-free linear map "
               f"{layer.width} -> k, z = e V_k^T (the top-k principal axes). Quality, on the other "
@@ -138,14 +138,14 @@ def _linear_target(bench: Bench, layer, use_accuracy: bool) -> CostTarget:
     n_in, n_out = bench.linear_shape(layer.name)
     candidates = candidate_widths(layer, margin=cost.id_margin, extra=cost.ranks, limit=min(n_in, n_out))
     score = linear_scorer(bench.baseline_outputs(), bench.heldout_labels if use_accuracy else None, seed=bench.seed)
-    original = bench.row(bench.original, min(n_in, n_out), ("original",), vectors=False, original=True,
-                         quality=score(bench.baseline_outputs()))
-    rows = []
+    original = bench.original_row(min(n_in, n_out), vectors=False, quality=score(bench.baseline_outputs()))
+    pending = []
     for candidate in candidates:
         bench.progress.stage(f"cost: {layer.name} factorized at rank {candidate.width}")
         with bench.factorized(layer.name, candidate.width) as variant:
             quality = score(bench.outputs(variant))
-            rows.append(bench.row(variant, candidate.width, candidate.sources, vectors=False, quality=quality))
+            pending.append(bench.pending(variant, candidate.width, candidate.sources, vectors=False, quality=quality))
+    rows = bench.rows(pending)
     measured = "accuracy on the probe's labels relative to the original's" if use_accuracy else \
         "mean cosine of the model's outputs to the original's"
     method = (f"Truncated SVD of the {n_out} x {n_in} weight, W ~ U_r S_r V_r^T, as two "

@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..compare import Comparison, Delta
-from .html import environment
 from .markdown import cell, verdict_markdown
 from .verdict_rows import gate_sentence, ordered_outcomes, tally
 from .view.format import NONE, fmt_int, fmt_number
@@ -102,6 +101,8 @@ def _markdown_table(table: list[Row], columns: tuple[str, ...]) -> list[str]:
 
 
 def _html(comparison: Comparison) -> str:
+    from .html import environment  # the report's Jinja environment, with its plots: only for html
+
     verdict = comparison.verdict
     outcomes = ordered_outcomes(verdict) if verdict is not None else []
     return environment().get_template("compare.html.j2").render(

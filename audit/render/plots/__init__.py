@@ -7,11 +7,13 @@ no comments, no metadata block, no external namespace other than the SVG one, an
 prefixed per figure so several figures can share one HTML document without clashing ids
 (:mod:`._svg`).
 
-One module per family of figures: :mod:`.layers` (one position per layer), :mod:`.spectra`
-(PCA spectra), :mod:`.curves` (one line per layer against a scale), :mod:`.heads` (attention
-heads: similarity and ablation importance), :mod:`.sweep` (factorization sweeps, linear probes),
-:mod:`.cost` (quality kept against size); their shared look is in
-:mod:`._style` and their shared drawing pieces in :mod:`._axes`.
+One module per family of figures: :mod:`.id_profiles` (one position per layer),
+:mod:`.spectrum_plots` (PCA spectra), :mod:`.curves` (one line per layer against a scale),
+:mod:`.head_grids` (attention heads: similarity and ablation importance), :mod:`.rank_curves`
+(factorization sweeps, linear probes), :mod:`.savings` (quality kept against size); their shared
+look is in :mod:`._style` and their shared drawing pieces in :mod:`._axes`. They are imported on
+first use, and matplotlib with them: reading results (``compare``'s text, ``validate``) never
+loads it.
 
 Figures are built with the object-oriented API (:class:`matplotlib.figure.Figure` rendered by
 the Agg/SVG canvases) rather than ``pyplot``: nothing touches pyplot's global figure registry,
@@ -27,14 +29,24 @@ and a ``None`` date make the output byte-identical from run to run.
 
 from __future__ import annotations
 
+from importlib import import_module
+
 from ._data import Curve, HeadGrid, Series, SimilarityPanel, Spectrum, SweepPanel
-from ._style import PAGE_WIDTH_IN
-from .curves import gride_curves, sample_size_curves
-from .head_grids import head_importance, head_similarity
-from .layer_profile import WIDTHS_IN_TICKS, layer_profile, width_usage
-from .rank_curves import probe_beside_id, sweep_curves
-from .savings import quality_vs_size
-from .spectrum_plots import pca_cumulative, pca_spectra
+
+_LAZY = {"PAGE_WIDTH_IN": "_style", "gride_curves": "curves", "sample_size_curves": "curves",
+         "head_importance": "head_grids", "head_similarity": "head_grids", "WIDTHS_IN_TICKS": "id_profiles",
+         "layer_profile": "id_profiles", "width_usage": "id_profiles", "probe_beside_id": "rank_curves",
+         "sweep_curves": "rank_curves", "quality_vs_size": "savings", "pca_cumulative": "spectrum_plots",
+         "pca_spectra": "spectrum_plots"}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value  # found directly from now on
+    return value
+
 
 __all__ = [
     "Series",

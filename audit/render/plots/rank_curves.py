@@ -14,7 +14,7 @@ from ._axes import bounded, error_bars, points
 from ._data import Series, SweepPanel
 from ._style import PAGE_WIDTH_IN, QUALITATIVE, STYLE, WIDTH_COLOUR, tick
 from ._svg import to_svg
-from .layer_profile import series_panel
+from .id_profiles import series_panel
 
 __all__ = ["sweep_curves", "probe_beside_id"]
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal, Union
 
-from pydantic import Field, field_validator
+from pydantic import Discriminator, Field, Tag, field_validator
 
 from .._base import StageParams
 
@@ -18,10 +18,19 @@ class CheckpointEntry(StageParams):
     weights: str = Field(description=".safetensors, or a .pt/.pth state dict (weights_only=True)")
 
 
+def _form(value) -> str:
+    return "~glob" if isinstance(value, str) else "~list"
+
+
+# a glob or a list, told apart by the value's type (tags with "~": the spec's error lines leave them out)
+WeightsForm = Annotated[Union[Annotated[str, Tag("~glob")], Annotated[list[CheckpointEntry], Tag("~list")]],
+                        Discriminator(_form)]
+
+
 class CheckpointsSpec(StageParams):
     """A series of state dicts for the spec's model, each audited on the same probe points and layers."""
 
-    weights: str | list[CheckpointEntry] = Field(
+    weights: WeightsForm = Field(
         description="a glob whose file names carry the step ('ckpt/step-*.safetensors'), or a list of "
                     "{step, weights}; relative to the spec file")
     step_pattern: str = Field(r"(\d+)", description="regular expression whose first group reads the step from a "

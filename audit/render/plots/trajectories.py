@@ -35,10 +35,20 @@ def checkpoint_trajectories(panels: Sequence[TrajectoryPanel], id_label: str, ac
         first = int(accuracy is not None)
         for index, panel in enumerate(panels):
             _layer_panel(fig.add_subplot(grid[first + index // columns, index % columns]), panel, id_label)
-        handles, labels = fig.axes[-1].get_legend_handles_labels() if panels else ([], [])
-        if handles:
-            fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), handlelength=1.4)
+        entries = _legend_entries(fig.axes[first:])
+        if entries:
+            fig.legend(list(entries.values()), list(entries), loc="outside lower center", ncols=len(entries),
+                       handlelength=1.4)
         return to_svg(fig, "trajectories")
+
+
+def _legend_entries(axes) -> dict:
+    """Label -> handle over every layer panel, first seen first (a warning line is in some panels only)."""
+    entries: dict = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            entries.setdefault(label, handle)
+    return entries
 
 
 def _step_axis(ax, steps: Sequence[int]) -> None:

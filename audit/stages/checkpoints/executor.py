@@ -20,9 +20,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
-from ...errors import AuditInputError
 from ...threads import one_torch_thread
-from ..sweep.executor import chunks
+from ..sweep.executor import ray_chunks
 from .measure import Plan, measure_checkpoint
 from .result import CheckpointStep
 from .series import Checkpoint
@@ -54,20 +53,7 @@ def run_ray(spec_path: str, plan: Plan, series: list[Checkpoint], *, workers: in
             address: str | None) -> list[CheckpointStep]:
     """Each checkpoint measured by ``workers`` Ray tasks: on the Ray the caller started, else on
     one joined at ``address`` (a new local one when None) for this call only."""
-    try:
-        import ray
-    except ImportError:
-        raise AuditInputError("checkpoints.executor", "ray is not installed: pip install 'model-audit[ray]'") from None
-    started = not ray.is_initialized()
-    if started:
-        ray.init(address=address, include_dashboard=False, log_to_driver=False)
-    try:
-        remote = ray.remote(num_cpus=1)(_measure_chunk)
-        pending = [remote.remote(spec_path, plan, chunk) for chunk in chunks(series, workers)]
-        return [step for found in ray.get(pending) for step in found]
-    finally:
-        if started:
-            ray.shutdown()
+    return ray_chunks(_measure_chunk, (spec_path, plan), series, workers=workers, address=address, key="checkpoints")
 
 
 def _measure_chunk(spec_path: str, plan: Plan, series: list[Checkpoint]) -> list[CheckpointStep]:

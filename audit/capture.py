@@ -28,11 +28,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .batches import last_positions, masked_mean
+from .batches import batches, last_positions, masked_mean, n_batches
 from .errors import CaptureError
 from .layers import OUTPUT
 
-__all__ = ["CaptureSettings", "LayerCapture", "Captured", "capture"]
+__all__ = ["CaptureSettings", "LayerCapture", "Captured", "capture", "capture_probe"]
 
 _POSITION_STRIDE = 1 << 32  # order key: sample * stride + position
 
@@ -134,6 +134,24 @@ def capture(model, batch_stream, layer_names: list[str], settings: CaptureSettin
     kept = None if any(p is None for p in predictions) else np.concatenate(predictions)
     scores = distributions[0] if distributions and len(set(distributions)) == 1 else None
     return Captured(layers, kept, n_samples, output_width, scores)
+
+
+def capture_probe(model, probe, names: list[str], spec, progress=None, requests=()) -> Captured:
+    """One pass of ``model`` (a :class:`~audit.sources.LoadedModel`) over the whole probe for the
+    layers ``names`` and those the stages' ``requests`` ask for, as the spec's ``capture`` and
+    ``probe`` sections say. The same spec, names and weights give the same points (the sampling
+    hashes depend on the seed only): what the audit and each checkpoint of a series read."""
+    extra = [(name, request) for request in requests for name in request.layers if name not in names]
+    settings = CaptureSettings(
+        max_points=spec.capture.max_points, conv=spec.capture.conv, sequence=spec.capture.sequence or model.sequence,
+        overrides=tuple((name, request.reduction) for name, request in extra) + tuple(spec.capture.overrides.items()),
+        point_caps=tuple((name, request.max_points) for name, request in extra if request.max_points is not None),
+        seed=spec.seed,
+    )
+    stream = batches(probe.features, spec.probe.batch_size, dtype=model.input_dtype, tokenizer=model.tokenizer,
+                     max_length=model.max_length)
+    return capture(model.taps(), stream, names + [name for name, _ in extra], settings, progress,
+                   n_batches(probe.features, spec.probe.batch_size))
 
 
 def _distribution_width(output) -> int | None:

@@ -214,9 +214,11 @@ def _spec_error(path: Path, root: yaml.Node, error: dict, count: int) -> SpecErr
 
 
 def _yaml_loc(loc: tuple) -> tuple:
-    """Pydantic's error location without its union tags (``model.torch.factory`` -> ``model.factory``)."""
+    """Pydantic's error location without its union tags (``model.torch.factory`` -> ``model.factory``;
+    a stage's own union tags begin with ``~``)."""
     tags = set(MODEL_KINDS)
-    return tuple(part for i, part in enumerate(loc) if not (i == 1 and loc[0] == "model" and part in tags))
+    return tuple(part for i, part in enumerate(loc) if not (i == 1 and loc[0] == "model" and part in tags)
+                 and not (isinstance(part, str) and part.startswith("~")))
 
 
 def _check_files(loaded: LoadedSpec) -> None:

@@ -121,7 +121,7 @@ def test_html_has_inline_svg_figures_in_order(html_text):
     visible = text_of(html_text)
     headings = ["Executive summary", "Intrinsic dimension across layers", "PCA spectra",
                 "Every metric, layer by layer", "Sample-size sensitivity", "Attention heads", "Token embeddings",
-                "Linear probes and class geometry", "Low-rank factorization sweep", "Cost of resizing",
+                "Linear probes and class geometry", "Low-rank factorization sweep", "Cost of resizing", "Checkpoint trajectories",
                 "Policy verdict",
                 "Environment and provenance"]
     positions = [visible.index(f"{number} {heading}") for number, heading in enumerate(headings, 1)]

@@ -8,11 +8,14 @@ the neighbour graph with the sample; ``sample_size_sensitivity`` shows that seco
 Shared draws: the counts depend only on the seed, the number of points and of replicates, so
 the estimators of one layer (TwoNN, MLE, local ID, FisherS over the same points) draw the very
 same counts. Inside :func:`shared_draws` they are drawn once and reused (the multinomial draw is
-most of a bootstrap's time): every interval is identical to a fresh draw's.
+most of a bootstrap's time): every interval is identical to a fresh draw's. The shared scope is
+per thread, so layers measured on parallel threads (the checkpoints stage) never see another
+thread's scope open or close.
 """
 
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 
 import numpy as np
@@ -22,7 +25,7 @@ from ._input import check_fraction, check_int, rng_from
 DEFAULT_LEVEL = 0.95
 DEFAULT_REPLICATES = 200
 _SHARED_MAX_COUNTS = 2**24  # counts kept by a shared scope (128 MB of int64); larger draws are redrawn
-_shared: dict | None = None
+_scope = threading.local()  # .shared: the open scope's counts of this thread, or absent
 
 
 def check_options(n_bootstrap, ci_level) -> tuple[int, float]:
@@ -50,6 +53,7 @@ def replicate_seeded(statistic, n_points: int, n_bootstrap: int, seed, chunk: in
     if n_bootstrap == 0:
         return None
     shareable = seed is None or isinstance(seed, (int, np.integer))
+    _shared = getattr(_scope, "shared", None)
     if _shared is None or not shareable or n_points * n_bootstrap > _SHARED_MAX_COUNTS:
         draws = _draws(n_points, n_bootstrap, rng_from(seed), chunk)
     else:
@@ -64,15 +68,14 @@ def replicate_seeded(statistic, n_points: int, n_bootstrap: int, seed, chunk: in
 def shared_draws():
     """Within the block, :func:`replicate_seeded` draws the counts of each (seed, points,
     replicates) once; the block's end frees them."""
-    global _shared
-    if _shared is not None:  # nested: the outer block shares already
+    if getattr(_scope, "shared", None) is not None:  # nested: the outer block shares already
         yield
         return
-    _shared = {}
+    _scope.shared = {}
     try:
         yield
     finally:
-        _shared = None
+        _scope.shared = None
 
 
 def _readonly(counts: np.ndarray) -> np.ndarray:

@@ -78,14 +78,19 @@ def accuracy(model, X, y) -> float:
     return (model(X).argmax(dim=1) == y).double().mean().item()
 
 
-def train(X_train, y_train):
-    """Fit a fresh model: standardisation from the training split, then Adam on cross-entropy."""
+def initial_model(X_train):
+    """A fresh model from the seed, its standardisation fitted to the training split."""
     torch.manual_seed(SEED)
     model = load_model_module().build()
     scaler = StandardScaler().fit(X_train.numpy())
     model.standardize.mean.copy_(torch.as_tensor(scaler.mean_, dtype=torch.float32))
     model.standardize.scale.copy_(torch.as_tensor(scaler.scale_, dtype=torch.float32))
-    return fit(model, X_train, y_train, epochs=EPOCHS)
+    return model
+
+
+def train(X_train, y_train):
+    """Fit a fresh model: standardisation from the training split, then Adam on cross-entropy."""
+    return fit(initial_model(X_train), X_train, y_train, epochs=EPOCHS)
 
 
 def fit(model, X_train, y_train, *, epochs: int, lr: float = LR, batch_size: int = BATCH_SIZE, seed: int = SEED):

@@ -78,3 +78,19 @@ class SweepPanel:
     range_label: str = "level range"
     lows: Sequence[float | None] = ()  # the measured scores' interval ends (None: none)
     highs: Sequence[float | None] = ()
+
+
+@dataclass(frozen=True)
+class TrajectoryPanel:
+    """One layer across a checkpoint series: its primary ID and effective rank at each step, each
+    with its interval ends (None: none), and the steps where an early warning was raised."""
+
+    label: str
+    steps: Sequence[int]
+    ids: Sequence[float | None]
+    id_lows: Sequence[float | None]
+    id_highs: Sequence[float | None]
+    ranks: Sequence[float | None]
+    rank_lows: Sequence[float | None]
+    rank_highs: Sequence[float | None]
+    warnings: Sequence[int] = ()

@@ -20,7 +20,7 @@ from ...errors import SourceError
 from . import register_adapter
 from ._base import LoadedModel, ModelAdapter, SpecSection, first_lines
 
-__all__ = ["TorchAdapter", "TorchModel", "TorchModuleAdapter", "module_info"]
+__all__ = ["TorchAdapter", "TorchModel", "TorchModuleAdapter", "load_weights", "module_info", "read_state_dict"]
 
 
 class TorchModel(SpecSection):
@@ -146,7 +146,7 @@ def _load_factory_model(loaded, model_spec):
     module = _call_factory(factory, model_spec)
     if model_spec.weights:
         weights = loaded.resolve(model_spec.weights)
-        _load_weights(module, weights)
+        load_weights(module, weights)
         files.append(weights)
     return module, files
 
@@ -191,15 +191,19 @@ def _import_module(name: str):
         raise SourceError(name, f"cannot import the module: {type(error).__name__}: {error}") from error
 
 
-def _load_weights(module, path: Path) -> None:
-    state = _read_state_dict(path)
+def load_weights(module, path: Path) -> None:
+    """Load the state dict at ``path`` into ``module`` (strict: every key, every shape); a
+    SourceError naming the file when it cannot be read or does not fit."""
+    state = read_state_dict(path)
     try:
         module.load_state_dict(state, strict=True)
     except RuntimeError as error:
         raise SourceError(str(path), f"weights do not fit the model: {first_lines(error)}") from None
 
 
-def _read_state_dict(path: Path) -> dict:
+def read_state_dict(path: Path) -> dict:
+    """The tensors of a .safetensors file or a ``torch.load`` state dict (``weights_only=True``;
+    a checkpoint's ``state_dict`` entry is taken); a SourceError naming the file otherwise."""
     import torch
 
     try:

@@ -29,7 +29,7 @@ from ...errors import AuditInputError
 from ...threads import one_torch_thread
 from .rank_scoring import Evaluator, Task
 
-__all__ = ["run_local", "run_ray", "chunks", "one_torch_thread"]
+__all__ = ["run_local", "run_ray", "chunks", "one_torch_thread", "ray_chunks"]
 
 
 def run_local(setup, distill, tasks: list[Task], *, workers: int, progress=None) -> list[np.ndarray]:
@@ -51,17 +51,25 @@ def run_local(setup, distill, tasks: list[Task], *, workers: int, progress=None)
 def run_ray(spec_path: str, distill, tasks: list[Task], *, workers: int, address: str | None) -> list[np.ndarray]:
     """Scores of ``tasks`` from ``workers`` Ray tasks: on the Ray the caller started, else on one
     joined at ``address`` (a new local one when None) for this call only."""
+    return ray_chunks(_evaluate_chunk, (spec_path, distill), tasks, workers=workers, address=address, key="sweep")
+
+
+def ray_chunks(function, arguments: tuple, tasks: list, *, workers: int, address: str | None, key: str) -> list:
+    """``function(*arguments, chunk)`` for ``tasks`` cut into ``workers`` chunks, one Ray task (one
+    CPU) each, their results joined in task order: on the Ray the caller started, else on one joined
+    at ``address`` (a new local one when None) for this call only. ``key`` names the spec section
+    whose executor asked for Ray, in the error when it is not installed."""
     try:
         import ray
     except ImportError:
-        raise AuditInputError("sweep.executor", "ray is not installed: pip install 'model-audit[ray]'") from None
+        raise AuditInputError(f"{key}.executor", "ray is not installed: pip install 'model-audit[ray]'") from None
     started = not ray.is_initialized()
     if started:
         ray.init(address=address, include_dashboard=False, log_to_driver=False)
     try:
-        remote = ray.remote(num_cpus=1)(_evaluate_chunk)
-        pending = [remote.remote(spec_path, distill, chunk) for chunk in chunks(tasks, workers)]
-        return [score for found in ray.get(pending) for score in found]
+        remote = ray.remote(num_cpus=1)(function)
+        pending = [remote.remote(*arguments, chunk) for chunk in chunks(tasks, workers)]
+        return [result for found in ray.get(pending) for result in found]
     finally:
         if started:
             ray.shutdown()

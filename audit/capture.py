@@ -28,11 +28,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .batches import last_positions, masked_mean
+from .batches import batches, last_positions, masked_mean, n_batches
 from .errors import CaptureError
 from .layers import OUTPUT
 
-__all__ = ["CaptureSettings", "LayerCapture", "Captured", "capture"]
+__all__ = ["CaptureSettings", "LayerCapture", "Captured", "capture", "capture_probe"]
 
 _POSITION_STRIDE = 1 << 32  # order key: sample * stride + position
 
@@ -86,6 +86,12 @@ class LayerCapture:
     def matrix(self) -> np.ndarray:
         """Kept points in probe order (sample, then position)."""
         return self._rows[np.argsort(self._order, kind="stable")]
+
+    @property
+    def point_keys(self) -> np.ndarray:
+        """Each row's (sample, position) as one key, in :attr:`matrix` order: two captures of the
+        same probe hold the same points when their keys are equal."""
+        return np.sort(self._order, kind="stable")
 
     @property
     def samples(self) -> np.ndarray:
@@ -232,3 +238,20 @@ def _hash_keys(seed: int, sample: np.ndarray, position: np.ndarray) -> np.ndarra
         x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
         return x ^ (x >> np.uint64(31))
 
+
+
+def capture_probe(model, probe, names: list[str], spec, progress, requests=()) -> Captured:
+    """One pass of ``model`` (a :class:`~audit.sources.LoadedModel`) over the probe for the layers
+    ``names`` and those the stages' ``requests`` (:class:`~audit.stages.CaptureRequest`) add, with
+    the spec's ``capture`` settings and seed: two models captured so keep the same points."""
+    extra = [(name, request) for request in requests for name in request.layers if name not in names]
+    settings = CaptureSettings(
+        max_points=spec.capture.max_points, conv=spec.capture.conv, sequence=spec.capture.sequence or model.sequence,
+        overrides=tuple((name, request.reduction) for name, request in extra) + tuple(spec.capture.overrides.items()),
+        point_caps=tuple((name, request.max_points) for name, request in extra if request.max_points is not None),
+        seed=spec.seed,
+    )
+    stream = batches(probe.features, spec.probe.batch_size, dtype=model.input_dtype, tokenizer=model.tokenizer,
+                     max_length=model.max_length)
+    return capture(model.taps(), stream, names + [name for name, _ in extra], settings, progress,
+                   n_batches(probe.features, spec.probe.batch_size))

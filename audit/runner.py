@@ -15,8 +15,7 @@ import torch
 
 from . import __version__
 from .audit_warnings import layer_warnings
-from .batches import batches, n_batches
-from .capture import CaptureSettings, capture
+from .capture import capture_probe
 from .estimators.knn import resolve_device
 from .layers import select_layers
 from .metrics import ID_PREFERENCE, LayerData, compute_layer, neighbors_needed, registry
@@ -48,7 +47,7 @@ def run_audit(loaded, progress: Progress | None = None, *, gate: Gate | None = N
     context.probe = probe = load_probe(loaded)
     progress.stage(f"capturing {len(context.layer_names)} layers on {probe.info.n_samples} samples")
     tick = time.perf_counter()
-    context.captured = captured = _capture(model, probe, context.layer_names, requests, spec, progress)
+    context.captured = captured = capture_probe(model, probe, context.layer_names, spec, progress, requests)
     timings["capture_s"] = time.perf_counter() - tick
     context.use_accuracy = outputs_class_scores(captured.predictions, probe.labels, captured.output_width)
     task = _task_shape(spec, probe, model, captured, context.use_accuracy)
@@ -92,21 +91,6 @@ def _task_shape(spec, probe, model, captured, use_accuracy: bool) -> TaskShape:
     vocabulary = model.vocabulary or (len(model.tokenizer) if model.tokenizer else None)
     return TaskShape(n_classes=probe.info.n_classes, vocabulary=vocabulary, score_width=score_width,
                      patterns=tuple(spec.layers.task_fixed))
-
-
-def _capture(model, probe, names, requests, spec, progress):
-    """One pass over the probe for the audited layers and the layers the stages asked for."""
-    extra = [(name, request) for request in requests for name in request.layers if name not in names]
-    settings = CaptureSettings(
-        max_points=spec.capture.max_points, conv=spec.capture.conv, sequence=spec.capture.sequence or model.sequence,
-        overrides=tuple((name, request.reduction) for name, request in extra) + tuple(spec.capture.overrides.items()),
-        point_caps=tuple((name, request.max_points) for name, request in extra if request.max_points is not None),
-        seed=spec.seed,
-    )
-    stream = batches(probe.features, spec.probe.batch_size, dtype=model.input_dtype, tokenizer=model.tokenizer,
-                     max_length=model.max_length)
-    return capture(model.taps(), stream, names + [name for name, _ in extra], settings, progress,
-                   n_batches(probe.features, spec.probe.batch_size))
 
 
 def resolve_layers(loaded, model) -> list[str]:

@@ -80,7 +80,7 @@ def _spec(folder: Path, reference: str, formats: str = "[json]") -> Path:
     path = folder / "audit.yaml"
     path.write_text(f"""\
 model: {MINILM}
-probe: {{source: {PROBE}, n_samples: 24, batch_size: 24}}
+probe: {{source: {PROBE}, n_samples: 16, batch_size: 16}}
 layers: {{include: ["transformer.encoder.layer.[035]"]}}
 capture: {{sequence: tokens}}
 metrics: [local_id]
@@ -114,7 +114,7 @@ def minilm_runs(tmp_path_factory):
     for label, change in variants.items():
         folder = tmp_path_factory.mktemp(label.replace(" ", "-"))
         formats = "[json, html, pdf]" if label == "rank 16" else "[json]"
-        spec = _spec(folder, f"  model: {MINILM}\n  max_points: 400\n  n_bootstrap: 100\n{change}", formats)
+        spec = _spec(folder, f"  model: {MINILM}\n  max_points: 300\n  n_bootstrap: 100\n{change}", formats)
         assert main(["run", str(spec), "--quiet"]) == 0
         runs[label] = folder / "out"
     return runs

@@ -88,6 +88,12 @@ class LayerCapture:
         return self._rows[np.argsort(self._order, kind="stable")]
 
     @property
+    def point_keys(self) -> np.ndarray:
+        """Each row's (sample, position) as one key, in :attr:`matrix` order: two captures of the
+        same probe hold the same points when their keys are equal."""
+        return np.sort(self._order, kind="stable")
+
+    @property
     def samples(self) -> np.ndarray:
         """The probe sample each row of :attr:`matrix` comes from (tokens of one text share it)."""
         return np.sort(self._order, kind="stable") // _POSITION_STRIDE
@@ -249,4 +255,3 @@ def _hash_keys(seed: int, sample: np.ndarray, position: np.ndarray) -> np.ndarra
         x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
         x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
         return x ^ (x >> np.uint64(31))
-

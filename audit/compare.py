@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from .policy.figures import as_number, derived_figures, metric_path, walk
 from .results import Verdict
 
-__all__ = ["Delta", "Comparison", "compare", "LAYER_FIGURES", "MODEL_FIGURES"]
+__all__ = ["Delta", "Comparison", "compare", "ALIGNMENT_FIGURES", "LAYER_FIGURES", "MODEL_FIGURES"]
 
 LAYER_FIGURES = ("id", "redundancy_rate", "width")
 MODEL_FIGURES = ("accuracy", "accuracy_per_id", "parameters", "redundant_head_groups", "token_id",
-                 "token_redundancy_rate", "warnings", "failed_metrics")
+                 "token_redundancy_rate", "reference_min_cka", "layer_drop_candidates", "warnings", "failed_metrics")
+ALIGNMENT_FIGURES = ("reference_cka", "reference_overlap")  # per matched layer, where an audit has `reference:`
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class Comparison:
     layers: tuple[Delta, ...]
     model: tuple[Delta, ...]
     verdict: Verdict | None = None
+    alignment: tuple[Delta, ...] = ()  # each matched layer's CKA and overlap with its reference, side by side
 
 
 def compare(base: dict, new: dict, *, base_path: str = "", new_path: str = "",
@@ -60,7 +62,8 @@ def compare(base: dict, new: dict, *, base_path: str = "", new_path: str = "",
     """The deltas from ``base`` to ``new`` (audit.json documents), with the policies' verdict."""
     return Comparison(base_title=str(base.get("title", "")), new_title=str(new.get("title", "")),
                       base_path=base_path, new_path=new_path, layers=tuple(_layer_deltas(base, new)),
-                      model=tuple(_model_deltas(base, new)), verdict=verdict)
+                      model=tuple(_model_deltas(base, new)), verdict=verdict,
+                      alignment=tuple(_alignment_deltas(base, new)))
 
 
 def _layer_deltas(base: dict, new: dict) -> list[Delta]:
@@ -72,6 +75,16 @@ def _layer_deltas(base: dict, new: dict) -> list[Delta]:
     new_values = {figure: _by_target(new, path) for figure, path in paths}
     return [Delta(name, figure, old_values[figure].get(name), new_values[figure].get(name))
             for name in names for figure, _ in paths]
+
+
+def _alignment_deltas(base: dict, new: dict) -> list[Delta]:
+    """Each matched layer's alignment figures in both audits; none when neither has alignment."""
+    figures = derived_figures()
+    old_values = {name: dict(figures[name].values(base)) for name in ALIGNMENT_FIGURES}
+    new_values = {name: dict(figures[name].values(new)) for name in ALIGNMENT_FIGURES}
+    names = list(dict.fromkeys([*new_values[ALIGNMENT_FIGURES[0]], *old_values[ALIGNMENT_FIGURES[0]]]))
+    return [Delta(name, figure, _number(old_values[figure].get(name)), _number(new_values[figure].get(name)))
+            for name in names if name != "model" for figure in ALIGNMENT_FIGURES]
 
 
 def _model_deltas(base: dict, new: dict) -> list[Delta]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from .errors import SourceError, SpecError
 from .metrics import registry
 from .probe_spec import BUILTIN_PROBES, PROBE_SUFFIXES, ProbeSpec, Strict
-from .sources.adapters import adapter_for, adapters
+from .sources.adapters import adapter_for, adapters, model_section
 from .sources.images import scan_folder
 from .stages import stages
 from .yaml_source import did_you_mean as _did_you_mean
@@ -42,13 +42,7 @@ METRIC_ORDER = ("twonn", "mle", "local_id", "gride", "fisher_s", "pca", "partici
 _Strict = Strict
 
 
-def _model_spec():
-    """The ``model`` section: a union of the registered adapters' sections, told apart by ``kind``."""
-    members = tuple(adapter.spec_model for adapter in adapters())
-    return Annotated[Union[members], Field(discriminator="kind")]
-
-
-ModelSpec = _model_spec()
+ModelSpec = model_section()
 
 
 class LayersSpec(_Strict):
@@ -214,10 +208,11 @@ def _spec_error(path: Path, root: yaml.Node, error: dict, count: int) -> SpecErr
 
 
 def _yaml_loc(loc: tuple) -> tuple:
-    """Pydantic's error location without its union tags (``model.torch.factory`` -> ``model.factory``;
-    a stage's own union tags begin with ``~``)."""
+    """Pydantic's error location without its union tags (``model.torch.factory`` -> ``model.factory``,
+    ``reference.model.torch.factory`` -> ``reference.model.factory``; a stage's own union tags
+    begin with ``~``)."""
     tags = set(MODEL_KINDS)
-    return tuple(part for i, part in enumerate(loc) if not (i == 1 and loc[0] == "model" and part in tags)
+    return tuple(part for i, part in enumerate(loc) if not (i >= 1 and loc[i - 1] == "model" and part in tags)
                  and not (isinstance(part, str) and part.startswith("~")))
 
 
@@ -232,6 +227,7 @@ def _check_files(loaded: LoadedSpec) -> None:
     probe_file = not (spec.probe.source.startswith("sklearn:") or spec.probe.is_folder)
     named = [(("probe", "source"), spec.probe.source)] if probe_file else []
     named += adapter_for(spec.model.kind).files(loaded)
+    named += [item for stage in stages() if stage.enabled(spec) for item in stage.files(loaded)]
     for loc, relative in named:
         try:
             found = loaded.resolve(relative).is_file()

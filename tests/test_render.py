@@ -121,9 +121,8 @@ def test_html_has_inline_svg_figures_in_order(html_text):
     visible = text_of(html_text)
     headings = ["Executive summary", "Intrinsic dimension across layers", "PCA spectra",
                 "Every metric, layer by layer", "Sample-size sensitivity", "Attention heads", "Token embeddings",
-                "Linear probes and class geometry", "Low-rank factorization sweep", "Cost of resizing", "Checkpoint trajectories",
-                "Policy verdict",
-                "Environment and provenance"]
+                "Linear probes and class geometry", "Representation alignment", "Low-rank factorization sweep",
+                "Cost of resizing", "Checkpoint trajectories", "Policy verdict", "Environment and provenance"]
     positions = [visible.index(f"{number} {heading}") for number, heading in enumerate(headings, 1)]
     assert positions == sorted(positions)
     for number in range(1, 6):
@@ -596,7 +595,7 @@ def test_sweep_and_class_geometry_sections_render(result, html_text):
     probe = result.layers[0].metrics["linear_probe"]
     assert f"{probe.value * 100:.1f}%" in geometry
     summary = section_text(visible, "Executive summary", "Layers at a glance")
-    assert "fewer weight parameters (truncated SVD, no fine-tuning; Section 9)" in summary
+    assert "fewer weight parameters (truncated SVD, no fine-tuning; Section 10)" in summary
 
 
 def test_absent_sweep_and_geometry_say_not_computed(result):

@@ -124,6 +124,14 @@ def jackknife_fields(leave_one_out: np.ndarray, value: float, ci_level: float, h
     }
 
 
+def sample_folds(samples: np.ndarray, n_groups: int, seed) -> np.ndarray:
+    """A group number per row for a delete-a-group jackknife: the distinct ``samples`` (rows of one
+    sample stay together) split into at most ``n_groups`` seeded random groups of about equal size."""
+    unique, inverse = np.unique(samples, return_inverse=True)
+    count = max(1, min(n_groups, unique.size // 2))
+    return (rng_from(seed).permutation(unique.size) % count)[inverse]
+
+
 def normal_quantile(ci_level: float) -> float:
     """z of a two-sided normal interval at ``ci_level`` (scipy imported on first use: reading a
     spec or an audit.json needs none of it)."""

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._bootstrap import jackknife_fields
-from ._input import EstimatorInputError, as_matrix, check_fraction, check_int, rng_from
+from ._bootstrap import jackknife_fields, sample_folds
+from ._input import EstimatorInputError, as_matrix, check_fraction, check_int
 from .estimates import Estimate
 
 __all__ = ["nc1", "dead_units", "DeadUnits"]
@@ -49,7 +49,7 @@ def nc1(X, labels, *, groups=None, n_groups: int = 20, ci_level: float = 0.95, s
     n_groups = check_int(n_groups, "n_groups", low=0)
     ci_level = check_fraction(ci_level, "ci_level", low_open=True)
     samples = np.arange(matrix.shape[0]) if groups is None else np.asarray(groups)
-    fold = _sample_folds(samples, n_groups, seed)
+    fold = sample_folds(samples, n_groups, seed)
     leave_one_out = np.array([_nc1(matrix[fold != g], codes[fold != g], classes.size) for g in range(fold.max() + 1)]) \
         if n_groups >= 2 else np.empty(0)
     return Estimate(value=value, method=f"NC1 = tr(Sigma_W Sigma_B^+) / C over {classes.size} classes (Papyan et al. 2020)",
@@ -69,13 +69,6 @@ def _nc1(matrix: np.ndarray, codes: np.ndarray, n_classes: int) -> float:
     projected = within @ vt[keep].T  # (N, k): coordinates along the between-class directions
     trace = np.sum(np.mean(projected ** 2, axis=0) / singular[keep] ** 2)
     return float(trace / present.size)
-
-
-def _sample_folds(samples: np.ndarray, n_groups: int, seed: int) -> np.ndarray:
-    """A group number per row: the samples split into at most ``n_groups`` random groups."""
-    unique, inverse = np.unique(samples, return_inverse=True)
-    count = max(1, min(n_groups, unique.size // 2))
-    return (rng_from(seed).permutation(unique.size) % count)[inverse]
 
 
 @dataclass(frozen=True)

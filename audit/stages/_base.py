@@ -99,6 +99,11 @@ class Stage:
         """Cross-key rules of the stage's section against the rest of ``spec`` and the model's
         ``adapter``; each broken rule a ``cross_key`` PydanticCustomError naming its key."""
 
+    def files(self, loaded) -> list[tuple[tuple, str]]:
+        """``(spec key path, relative path)`` of the files the stage's section names (a reference
+        model's), checked to exist with the model's before anything loads."""
+        return []
+
     def require_text_probe(self, spec, adapter) -> None:
         """The rule of a stage that reads a text model's modules (heads, token embeddings): its
         section needs a kind that reads text, on a text probe."""

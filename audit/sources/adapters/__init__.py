@@ -18,7 +18,7 @@ from ...plugins import import_plugins
 from ._base import LoadedModel, ModelAdapter, SpecSection, model_file
 
 __all__ = ["LoadedModel", "ModelAdapter", "SpecSection", "adapter_for", "adapters", "discover", "load_model",
-           "model_file", "register_adapter"]
+           "model_file", "model_section", "register_adapter"]
 
 _REGISTRY: dict[str, ModelAdapter] = {}
 
@@ -40,6 +40,17 @@ def adapters() -> list[ModelAdapter]:
     """Every registered adapter, in the order listings show the kinds (``order``)."""
     discover()
     return sorted(_REGISTRY.values(), key=lambda adapter: (adapter.order, adapter.kind))
+
+
+def model_section():
+    """The type of a ``model:`` section: a union of the registered kinds' sections, told apart by
+    ``kind`` (the spec's ``model`` and ``reference.model`` both)."""
+    from typing import Annotated, Union
+
+    from pydantic import Field
+
+    members = tuple(adapter.spec_model for adapter in adapters())
+    return Annotated[Union[members], Field(discriminator="kind")]
 
 
 def adapter_for(kind: str) -> ModelAdapter:

@@ -12,12 +12,17 @@ from dataclasses import dataclass
 from .policy.figures import as_number, derived_figures, metric_path, walk
 from .results import Verdict
 
-__all__ = ["Delta", "Comparison", "compare", "ALIGNMENT_FIGURES", "LAYER_FIGURES", "MODEL_FIGURES"]
+__all__ = ["Delta", "Comparison", "compare", "LAYER_FIGURES", "MODEL_FIGURES", "STAGE_TABLES"]
 
 LAYER_FIGURES = ("id", "redundancy_rate", "width")
 MODEL_FIGURES = ("accuracy", "accuracy_per_id", "parameters", "redundant_head_groups", "token_id",
                  "token_redundancy_rate", "reference_min_cka", "layer_drop_candidates", "warnings", "failed_metrics")
-ALIGNMENT_FIGURES = ("reference_cka", "reference_overlap")  # per matched layer, where an audit has `reference:`
+# Stage figures with one value per layer, shown side by side where either audit carries them:
+# (title, figures); a table with no value in either audit is left out.
+STAGE_TABLES = (
+    ("Alignment with each audit's reference", ("reference_cka", "reference_overlap")),
+    ("Checkpoint trajectories: change from the first step to the last", ("checkpoint_id_change", "checkpoint_rank_change")),
+)
 
 
 @dataclass(frozen=True)
@@ -54,7 +59,7 @@ class Comparison:
     layers: tuple[Delta, ...]
     model: tuple[Delta, ...]
     verdict: Verdict | None = None
-    alignment: tuple[Delta, ...] = ()  # each matched layer's CKA and overlap with its reference, side by side
+    stage_tables: tuple[tuple[str, tuple[Delta, ...]], ...] = ()  # (title, deltas) of STAGE_TABLES either audit has
 
 
 def compare(base: dict, new: dict, *, base_path: str = "", new_path: str = "",
@@ -63,7 +68,8 @@ def compare(base: dict, new: dict, *, base_path: str = "", new_path: str = "",
     return Comparison(base_title=str(base.get("title", "")), new_title=str(new.get("title", "")),
                       base_path=base_path, new_path=new_path, layers=tuple(_layer_deltas(base, new)),
                       model=tuple(_model_deltas(base, new)), verdict=verdict,
-                      alignment=tuple(_alignment_deltas(base, new)))
+                      stage_tables=tuple((title, deltas) for title, figures in STAGE_TABLES
+                                         if (deltas := tuple(_per_layer_deltas(base, new, figures)))))
 
 
 def _layer_deltas(base: dict, new: dict) -> list[Delta]:
@@ -77,14 +83,14 @@ def _layer_deltas(base: dict, new: dict) -> list[Delta]:
             for name in names for figure, _ in paths]
 
 
-def _alignment_deltas(base: dict, new: dict) -> list[Delta]:
-    """Each matched layer's alignment figures in both audits; none when neither has alignment."""
+def _per_layer_deltas(base: dict, new: dict, names: tuple[str, ...]) -> list[Delta]:
+    """The stage figures ``names`` (one value per layer) of each layer either audit has them for."""
     figures = derived_figures()
-    old_values = {name: dict(figures[name].values(base)) for name in ALIGNMENT_FIGURES}
-    new_values = {name: dict(figures[name].values(new)) for name in ALIGNMENT_FIGURES}
-    names = list(dict.fromkeys([*new_values[ALIGNMENT_FIGURES[0]], *old_values[ALIGNMENT_FIGURES[0]]]))
-    return [Delta(name, figure, _number(old_values[figure].get(name)), _number(new_values[figure].get(name)))
-            for name in names if name != "model" for figure in ALIGNMENT_FIGURES]
+    old_values = {name: dict(figures[name].values(base)) for name in names}
+    new_values = {name: dict(figures[name].values(new)) for name in names}
+    layers = list(dict.fromkeys([*new_values[names[0]], *old_values[names[0]]]))
+    return [Delta(layer, figure, _number(old_values[figure].get(layer)), _number(new_values[figure].get(layer)))
+            for layer in layers if layer != "model" for figure in names]
 
 
 def _model_deltas(base: dict, new: dict) -> list[Delta]:

@@ -168,3 +168,7 @@ def test_cli_gates_a_collapsing_run_and_reports_it(tmp_path):
     if shutil.which("pdftotext"):
         pdf = subprocess.run(["pdftotext", str(out / "report.pdf"), "-"], capture_output=True, text=True).stdout
         assert "Checkpoint trajectories" in pdf and "fell by" in pdf and "Wilson" in pdf
+    compared = subprocess.run([sys.executable, "-m", "audit", "compare", str(out / "audit.json"), str(out / "audit.json")],
+                              capture_output=True, text=True, timeout=120)
+    table = compared.stdout.split("Checkpoint trajectories: change from the first step to the last")[1]
+    assert "checkpoint_id_change" in table and "checkpoint_rank_change" in table  # compare shows the series side by side

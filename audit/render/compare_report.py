@@ -66,8 +66,8 @@ def _text(comparison: Comparison) -> str:
     lines = [f"model-audit compare: {_title(comparison)}", "", "Model"]
     lines += _text_table(rows(comparison.model), MODEL_COLUMNS)
     lines += ["", "Layers"] + _text_table(rows(comparison.layers), COLUMNS)
-    if rows(comparison.alignment):
-        lines += ["", "Alignment with each audit's reference"] + _text_table(rows(comparison.alignment), COLUMNS)
+    for title, deltas in comparison.stage_tables:
+        lines += ["", title] + _text_table(rows(deltas), COLUMNS)
     verdict = comparison.verdict
     if verdict is not None:
         lines += ["", f"Verdict: {verdict.status}. {gate_sentence(verdict)} {tally(verdict)}."]
@@ -90,8 +90,8 @@ def _markdown(comparison: Comparison) -> str:
              f"`{cell(comparison.new_path)}` ({cell(comparison.new_title)})", "", "## Model", ""]
     lines += _markdown_table(rows(comparison.model), MODEL_COLUMNS)
     lines += ["", "## Layers", ""] + _markdown_table(rows(comparison.layers), COLUMNS)
-    if rows(comparison.alignment):
-        lines += ["", "## Alignment with each audit's reference", ""] + _markdown_table(rows(comparison.alignment), COLUMNS)
+    for title, deltas in comparison.stage_tables:
+        lines += ["", f"## {title}", ""] + _markdown_table(rows(deltas), COLUMNS)
     text = "\n".join(lines) + "\n"
     if comparison.verdict is not None:
         text += "\n" + verdict_markdown(comparison.verdict, comparison.new_title)
@@ -111,6 +111,6 @@ def _html(comparison: Comparison) -> str:
     outcomes = ordered_outcomes(verdict) if verdict is not None else []
     return environment().get_template("compare.html.j2").render(
         title=_title(comparison), model_rows=rows(comparison.model), layer_rows=rows(comparison.layers),
-        alignment_rows=rows(comparison.alignment),
+        stage_tables=[(title, rows(deltas)) for title, deltas in comparison.stage_tables],
         verdict=verdict, verdict_line="" if verdict is None else f"{gate_sentence(verdict)} {tally(verdict)}.",
         outcomes=outcomes)

@@ -1,12 +1,15 @@
 """The policy figures of the cost stage: one value per cost target, read from its recommended row
-against its original."""
+against its original; and one value per quantization of the quantized target (``cost.quantize``),
+labelled by its kind (``fp16``, ``int8_dynamic``, ``int8_static``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from ...policy.figure import Figure
 from ...policy.paths import at as _at
+from ...policy.paths import walk
 
 __all__ = ["COST_FIGURES"]
 
@@ -38,6 +41,45 @@ def _saved(path: str, *, share: bool) -> Callable[[object], float | None]:
     return read
 
 
+@dataclass(frozen=True)
+class _PerQuantization(Figure):
+    """A figure of each row of the quantized target, labelled by its quantization: ``of_row`` reads
+    a value from ``(row, original row)``."""
+
+    of_row: Callable[[dict, dict], object] | None = None
+
+    def values(self, document: dict, *, layers: tuple[str, ...] = ("*",),
+               role: str = "any") -> Iterator[tuple[str, object]]:
+        for _, target in walk(document, "cost.targets.*", layers=layers, role=role):
+            if isinstance(target, dict) and target.get("kind") == "quantized":
+                for row in target.get("candidates") or ():
+                    yield str(row.get("variant")), self.of_row(row, target.get("original") or {})
+
+
+def _row_change(path: str) -> Callable[[dict, dict], float | None]:
+    """A row's ``path`` against the original's: row / original - 1 (None when either is missing)."""
+    def read(row, original):
+        new, old = _at(row, path), _at(original, path)
+        return None if new is None or not old else new / old - 1
+    return read
+
+
+_QUANTIZED = "cost.targets.*.candidates.*"
+
+QUANTIZED_FIGURES: dict[str, Figure] = {
+    "quantized_quality": _PerQuantization("each cost.quantize variant (labelled by its kind): quality kept on the "
+                                          "held-out samples (1 = the original's)", _QUANTIZED,
+                                          of_row=lambda row, _: _at(row, "quality.retained")),
+    "quantized_quality_low": _PerQuantization("each cost.quantize variant: lower end of the bootstrap interval of "
+                                              "its quality kept", _QUANTIZED,
+                                              of_row=lambda row, _: _at(row, "quality.ci_low")),
+    "quantized_latency_change": _PerQuantization("each cost.quantize variant: ONNX p50 latency / the original's in "
+                                                 "the same turns - 1 (above 0: slower)", _QUANTIZED,
+                                                 of_row=lambda row, _: _at(row, "timing.p50_change")),
+    "quantized_bytes_change": _PerQuantization("each cost.quantize variant: ONNX file bytes / the original's - 1",
+                                               _QUANTIZED, of_row=_row_change("file_bytes")),
+}
+
 COST_FIGURES: dict[str, Figure] = {
     "resize_recommended": Figure("each cost target: 1 when a candidate width keeps the quality floor, else 0",
                                  "cost.targets.*.recommended", read=lambda width: width is not None),
@@ -58,4 +100,5 @@ COST_FIGURES: dict[str, Figure] = {
                              "cost.targets.*", read=_of_recommended("timing.p50_change")),
     "money_saved_per_month": Figure("each cost target's recommended variant: money per month saved",
                                     "cost.targets.*", read=_saved("money.total_per_month", share=False)),
+    **QUANTIZED_FIGURES,
 }

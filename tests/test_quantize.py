@@ -90,6 +90,9 @@ def test_digits_mlp_json_figures_and_report(digits):
     assert change["int8_dynamic"] < change["fp16"] < 0
     latency = dict(derived_figures()["quantized_latency_change"].values(document))
     assert set(latency) == set(KINDS)
+    # the width figures read resized targets only: a gate on them neither fails nor errs on "model"
+    assert list(derived_figures()["quality_retained"].values(document)) == []
+    assert list(derived_figures()["resize_recommended"].values(document)) == []
     page = render(digits)
     assert "the whole model, quantized" in page and "ONNX file bytes" in page and "int8_static" in page
 

@@ -42,6 +42,18 @@ def _saved(path: str, *, share: bool) -> Callable[[object], float | None]:
 
 
 @dataclass(frozen=True)
+class _Resized(Figure):
+    """A figure of each resized cost target (an embedding or a linear layer): the quantized target,
+    all of whose rows keep the original's width, has figures of its own (:class:`_PerQuantization`)."""
+
+    def values(self, document: dict, *, layers: tuple[str, ...] = ("*",),
+               role: str = "any") -> Iterator[tuple[str, object]]:
+        for target, item in walk(document, self.path, layers=layers, role=role):
+            if not (isinstance(item, dict) and item.get("kind") == "quantized"):
+                yield target, item if self.read is None else self.read(item)
+
+
+@dataclass(frozen=True)
 class _PerQuantization(Figure):
     """A figure of each row of the quantized target, labelled by its quantization: ``of_row`` reads
     a value from ``(row, original row)``."""
@@ -81,24 +93,24 @@ QUANTIZED_FIGURES: dict[str, Figure] = {
 }
 
 COST_FIGURES: dict[str, Figure] = {
-    "resize_recommended": Figure("each cost target: 1 when a candidate width keeps the quality floor, else 0",
-                                 "cost.targets.*.recommended", read=lambda width: width is not None),
-    "recommended_width": Figure("each cost target's recommended width (rank, for a Linear layer)",
-                                "cost.targets.*.recommended"),
-    "quality_retained": Figure("each cost target's recommended variant: quality kept (1 = the original's)",
-                               "cost.targets.*", read=_of_recommended("quality.retained")),
-    "quality_retained_low": Figure("each cost target's recommended variant: lower end of the bootstrap interval of "
-                                   "its quality kept over the held-out samples", "cost.targets.*",
-                                   read=_of_recommended("quality.ci_low")),
-    "model_bytes_reduction": Figure("each cost target's recommended variant: share of the model's bytes saved",
-                                    "cost.targets.*", read=_saved("model_bytes.float32", share=True)),
-    "flops_reduction": Figure("each cost target's recommended variant: share of FLOPs per sample saved",
-                              "cost.targets.*", read=_saved("flops_per_sample", share=True)),
-    "store_bytes_reduction": Figure("each cost target's recommended variant: share of vector-store bytes saved",
-                                    "cost.targets.*", read=_saved("store_bytes", share=True)),
-    "latency_change": Figure("each cost target's recommended variant: ONNX p50 latency / the original's - 1",
-                             "cost.targets.*", read=_of_recommended("timing.p50_change")),
-    "money_saved_per_month": Figure("each cost target's recommended variant: money per month saved",
-                                    "cost.targets.*", read=_saved("money.total_per_month", share=False)),
+    "resize_recommended": _Resized("each cost target: 1 when a candidate width keeps the quality floor, else 0",
+                                   "cost.targets.*", read=lambda target: _at(target, "recommended") is not None),
+    "recommended_width": _Resized("each cost target's recommended width (rank, for a Linear layer)",
+                                  "cost.targets.*", read=lambda target: _at(target, "recommended")),
+    "quality_retained": _Resized("each cost target's recommended variant: quality kept (1 = the original's)",
+                                 "cost.targets.*", read=_of_recommended("quality.retained")),
+    "quality_retained_low": _Resized("each cost target's recommended variant: lower end of the bootstrap interval of "
+                                     "its quality kept over the held-out samples", "cost.targets.*",
+                                     read=_of_recommended("quality.ci_low")),
+    "model_bytes_reduction": _Resized("each cost target's recommended variant: share of the model's bytes saved",
+                                      "cost.targets.*", read=_saved("model_bytes.float32", share=True)),
+    "flops_reduction": _Resized("each cost target's recommended variant: share of FLOPs per sample saved",
+                                "cost.targets.*", read=_saved("flops_per_sample", share=True)),
+    "store_bytes_reduction": _Resized("each cost target's recommended variant: share of vector-store bytes saved",
+                                      "cost.targets.*", read=_saved("store_bytes", share=True)),
+    "latency_change": _Resized("each cost target's recommended variant: ONNX p50 latency / the original's - 1",
+                               "cost.targets.*", read=_of_recommended("timing.p50_change")),
+    "money_saved_per_month": _Resized("each cost target's recommended variant: money per month saved",
+                                      "cost.targets.*", read=_saved("money.total_per_month", share=False)),
     **QUANTIZED_FIGURES,
 }

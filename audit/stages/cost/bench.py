@@ -16,9 +16,10 @@ import torch
 from ...estimators.lowrank import factorize
 from ...heldout import Split, split_samples
 from ...outputs import model_outputs, subset
+from ...sources.adapters.onnx.graph import runtime_session
 from .estimate import flops_per_sample, model_bytes, parameter_count, search_flops, store_bytes
 from .money import monthly_money
-from .onnx_timing import Exported, checked, exported, timed_together
+from .onnx_timing import Exported, _as_kwargs, checked, export_onnx, exported, timed_together
 from .onnx_variants import project_output
 from .result import CostRow, Quality, Timing
 from .variants import Projected, linear_map, svd_factorized, swapped
@@ -124,6 +125,23 @@ class BenchBase:
             self._baseline = self.outputs(self.original)
         return self._baseline
 
+    def fit_features(self):
+        """The probe features of the fit share of the split (never the held-out samples)."""
+        return subset(self.probe.features, None, self.split.fit)[0]
+
+    def prepared_onnx(self, model: bytes) -> Exported | str:
+        """A serialized ONNX variant of the whole original (a quantized one) ready to time, with
+        its output checked as :meth:`prepared` checks the kind's variants, or why it cannot be."""
+        if not self.cost.measure:
+            return "not measured (cost.measure is false)"
+        try:
+            return self._checked_onnx(model)
+        except Exception as error:  # the runtime cannot take the variant: say so, keep going
+            return f"ONNX timing failed: {type(error).__name__}: {str(error).strip()[:300]}"
+
+    def _checked_onnx(self, model: bytes) -> Exported:
+        return Exported(model, runtime_session(model, threads=self.cost.threads), None)
+
 
 class Bench(BenchBase):
     """A torch model's bench: variants are torch modules, exported to ONNX to be timed."""
@@ -166,6 +184,26 @@ class Bench(BenchBase):
 
     def parameters(self, module) -> int:
         return parameter_count(module)
+
+    @property
+    def feed_size(self) -> int:
+        """Samples per ONNX run: the export traced the timed batch, so its graph takes that many."""
+        return self.cost.batch_size
+
+    def original_onnx(self) -> bytes:
+        """The original's ONNX graph: the export timed as the reference (exported here when
+        nothing was timed)."""
+        return self.reference.model if self.reference is not None else export_onnx(self.original, self.inputs)
+
+    def sized_feed(self, features) -> dict[str, np.ndarray]:
+        """The graph inputs for ``features`` at the timed batch's shape (a short chunk repeated to
+        fill it, texts padded to ``sequence_length`` tokens)."""
+        inputs = _example_inputs(self.model, features, self.feed_size, self.sequence_length)
+        return {name: tensor.numpy() for name, tensor in _as_kwargs(inputs).items()}
+
+    def _checked_onnx(self, model: bytes) -> Exported:
+        """Its ONNX Runtime output against torch's on the timed batch (``max_abs_diff``)."""
+        return checked(model, self.original, self.inputs, threads=self.cost.threads)
 
     def flops(self, module) -> int:
         return flops_per_sample(module, self.one_sample)

@@ -101,6 +101,18 @@ class OnnxBench(BenchBase):
     def parameters(self, proto) -> int:
         return count_weights(proto.graph)
 
+    @property
+    def feed_size(self) -> int:
+        """Samples per ONNX run: the graph's fixed batch, else the timed batch's."""
+        return self.graph.fixed_batch or self.cost.batch_size
+
+    def original_onnx(self) -> bytes:
+        return self._compiled(self.original)[0]
+
+    def sized_feed(self, features) -> dict[str, np.ndarray]:
+        """Every graph input for ``features`` at ``feed_size`` samples (a short chunk repeated)."""
+        return self._timed_batch(features, self.feed_size) | self.graph.feeds.constant(self.feed_size)
+
     def outputs(self, proto) -> torch.Tensor:
         """``proto``'s first output on the held-out samples, one flattened row per sample (token
         states averaged over each text's real tokens). A factorized layer's variant runs only the

@@ -45,6 +45,18 @@ class CostSpec(StageParams):
     repeats: int = Field(20, ge=1, description="ONNX timing: timed runs")
     threads: int = Field(1, ge=1, description="ONNX Runtime intra-op threads")
     measure: bool = Field(True, description="export to ONNX and time; false: estimates and quality only")
+    quantize: list[Literal["fp16", "int8_dynamic", "int8_static"]] = Field(
+        default_factory=list, description="whole-model quantized variants of the original's ONNX graph to build, "
+        "time and score: fp16, int8_dynamic, int8_static (calibrated on the probe's fit share); empty: none")
+
+    @model_validator(mode="after")
+    def _quantize_once_each(self):
+        """A quantization listed twice would be built and timed twice: a mistake worth one line."""
+        twice = sorted({kind for kind in self.quantize if self.quantize.count(kind) > 1})
+        if twice:
+            raise PydanticCustomError("cross_key", "{key} lists {kinds} more than once",
+                                      {"key": "cost.quantize", "kinds": ", ".join(twice)})
+        return self
 
     @model_validator(mode="after")
     def _prices_have_quantities(self):

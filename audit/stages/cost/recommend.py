@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from .result import CostRow
 
-__all__ = ["recommended_row", "recommendation_sentence"]
+__all__ = ["recommended_row", "recommendation_sentence", "quantized_choice", "quantized_sentence", "slower_finding"]
 
 
 def recommended_row(candidates: Sequence[CostRow], floor: float) -> CostRow | None:
@@ -35,6 +35,52 @@ def recommendation_sentence(name: str, kind: str, original: CostRow, chosen: Cos
                 f"{_held_out(chosen.quality)}; floor {floor:.0%})"]
     evidence += _changes(original, chosen)
     return f"Recommended: {verb}; " + ", ".join(evidence) + "."
+
+
+def quantized_choice(rows: Sequence[CostRow], floor: float) -> CostRow | None:
+    """The quantized variant with the smallest file among those keeping the quality floor."""
+    kept = [row for row in rows if row.quality is not None and row.quality.retained >= floor and row.file_bytes]
+    return min(kept, key=lambda row: row.file_bytes) if kept else None
+
+
+def quantized_sentence(original: CostRow, chosen: CostRow | None, rows: Sequence[CostRow], floor: float) -> str:
+    """The quantized target's recommendation: the smallest file keeping the floor, its bytes on
+    disk, quality and paired latency change against the original, then each slower variant's
+    finding (:func:`slower_finding`)."""
+    if chosen is None:
+        best = max((row for row in rows if row.quality), key=lambda row: row.quality.retained, default=None)
+        reach = "" if best is None else f"; the best, {best.variant}, keeps {best.quality.retained:.1%} ({best.quality.measure})"
+        head = f"Keep the model unquantized: no quantized variant keeps {floor:.0%} of the quality{reach}."
+    else:
+        evidence = [f"{chosen.file_bytes:,} bytes on disk against {original.file_bytes:,} "
+                    f"({_signed(chosen.file_bytes / original.file_bytes - 1)})",
+                    f"it keeps {chosen.quality.retained:.1%}{_interval(chosen.quality)} ({chosen.quality.measure}"
+                    f"{_held_out(chosen.quality)}; floor {floor:.0%})"]
+        if chosen.timing and chosen.timing.p50_change is not None:
+            evidence.append(f"ONNX p50 latency {_signed(chosen.timing.p50_change)}")
+        head = f"Recommended: quantize the model as {chosen.variant}; " + ", ".join(evidence) + "."
+    slower = [found for found in map(slower_finding, rows) if found]
+    return " ".join([head, *slower])
+
+
+def slower_finding(row: CostRow) -> str:
+    """A finding for a variant whose ONNX p50 is above the original's timed in the same turns
+    (with both p50s, the change and its interval over the turns); "" when it is not slower."""
+    timing = row.timing
+    if timing is None or timing.p50_change is None or timing.p50_change <= 0:
+        return ""
+    label = row.variant or f"width {row.width}"
+    spread = "" if timing.p50_change_low is None else \
+        f" [{_signed(timing.p50_change_low)}, {_signed(timing.p50_change_high)}]"
+    within = " (the interval includes no change)" if timing.p50_change_low is not None and \
+        timing.p50_change_low <= 0 else ""
+    return (f"Finding: {label} is slower than the original: ONNX p50 {_seconds(timing.p50_s)} against the "
+            f"original's {_seconds(timing.reference_p50_s)} in the same {timing.repeats} turns "
+            f"({_signed(timing.p50_change)}{spread}){within}.")
+
+
+def _seconds(seconds: float) -> str:
+    return f"{seconds * 1e3:.3g} ms" if seconds >= 1e-3 else f"{seconds * 1e6:.3g} \u00b5s"
 
 
 def _interval(quality) -> str:

@@ -114,16 +114,23 @@ class CostRow:
     timing_error: str = ""
     money: Money | None = None
     quality: Quality | None = None
+    variant: Annotated[str | None, Meta(description="the quantization of a whole-model quantized variant "
+                                        "(cost.quantize: fp16, int8_dynamic, int8_static); null otherwise")] = None
+    file_bytes: Annotated[int | None, Meta(minimum=0, description="bytes of the serialized ONNX model on disk "
+                                           "(rows of a quantized target); null otherwise")] = None
 
 
 @dataclass(frozen=True)
 class CostTarget:
-    """The output embedding (``kind`` "embedding", reduced by PCA) or one linear layer (``kind``
-    "linear", factorized by truncated SVD): its original row, its candidates (smallest first), and
-    the recommended width (the smallest keeping ``quality_floor``) with the sentence saying so."""
+    """The output embedding (``kind`` "embedding", reduced by PCA), one linear layer (``kind``
+    "linear", factorized by truncated SVD) or the whole model quantized (``kind`` "quantized", one
+    row per ``cost.quantize`` kind, all at the original's width): its original row, its candidates
+    (smallest first), and the recommended width (the smallest keeping ``quality_floor``; for a
+    quantized target ``recommended_variant``, the smallest file keeping it) with the sentence saying
+    so, a slower-than-original variant said there with its figures."""
 
     name: str
-    kind: Literal["embedding", "linear"]
+    kind: Literal["embedding", "linear", "quantized"]
     module_type: str
     width: Positive
     original: CostRow
@@ -131,6 +138,8 @@ class CostTarget:
     recommended: Positive | None
     recommendation: str
     method: str
+    recommended_variant: Annotated[str | None, Meta(description="quantized target: the recommended quantization "
+                                                    "(null otherwise, or when none keeps the floor)")] = None
 
 
 class Prices(TypedDict):

@@ -21,6 +21,7 @@ import numpy as np
 
 from .bench import Bench
 from .candidates import candidate_widths
+from .quantize_target import quantized_target
 from .recommend import recommendation_sentence, recommended_row
 from .result import CostResult, CostSettings, CostTarget
 from .scores import COSINE_POINTS, INTERVAL, embedding_quality, linear_scorer, original_embedding_quality
@@ -63,15 +64,18 @@ def cost_result(loaded, model, probe, captured, layers, factorized, use_accuracy
         return None
     settings = _settings(cost, model)
     embedding = _embedding_layer(loaded, layers, use_accuracy)
-    if embedding is None and not factorized:
+    if embedding is None and not factorized and not cost.quantize:
         return CostResult("not_computed", "nothing to resize: no output embedding (the output is class scores, not "
-                          "audited, or cost.embedding is no) and no audited dense layer selected by cost.factorize",
+                          "audited, or cost.embedding is no), no audited dense layer selected by cost.factorize and "
+                          "no cost.quantize",
                           (), settings, cost.quality_floor)
     bench = model.adapter.bench(loaded, model, probe, progress)
     settings = dataclasses.replace(settings, sequence_length=bench.sequence_length)
     targets = [_embedding_target(bench, embedding, captured.layers[embedding.name])] if embedding else []
     by_name = {layer.name: layer for layer in layers}
     targets += [_linear_target(bench, by_name[name], use_accuracy) for name in factorized]
+    if cost.quantize:
+        targets.append(quantized_target(bench, cost.quantize, embedding=embedding is not None, use_accuracy=use_accuracy))
     return CostResult("ok", "", tuple(targets), settings, cost.quality_floor)
 
 

@@ -20,7 +20,9 @@ __all__ = ["CostView", "CostTargetView", "CostRowView", "Cell", "build", "findin
 
 _NO_SPEC = Markup("Not computed: the spec has no <code>cost</code> section (add one to cost resizing the output "
                   "embedding and factorizing Linear layers; see the README).")
-_KIND = {"embedding": "output embedding, reduced by PCA", "linear": "Linear layer, factorized by truncated SVD"}
+_KIND = {"embedding": "output embedding, reduced by PCA", "linear": "Linear layer, factorized by truncated SVD",
+         "quantized": "the whole model, quantized by ONNX Runtime's tools (cost.quantize)"}
+_WIDTH_HEADER = {"embedding": "Width", "linear": "Rank", "quantized": "Output width"}
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class CostTargetView:
     name: Markup
     kind: str
     width_header: str
+    model_header: str
     quality_header: str
     latency_header: str
     store_header: str
@@ -125,7 +128,8 @@ def _target(target: results.CostTarget, settings: results.CostSettings) -> CostT
     errors = sorted({row.timing_error for row in rows if row.timing_error})
     return CostTargetView(
         name=breakable(target.name), kind=_KIND.get(target.kind, target.kind),
-        width_header="Width" if target.kind == "embedding" else "Rank",
+        width_header=_WIDTH_HEADER.get(target.kind, "Width"),
+        model_header="ONNX file bytes" if target.kind == "quantized" else "Model bytes, float32",
         quality_header=_quality_header(target.original.quality),
         latency_header="ONNX latency p50" if target.original.timing is None or not target.candidates else
         "ONNX latency p50, original \u2192 variant",
@@ -141,11 +145,11 @@ def _target(target: results.CostTarget, settings: results.CostSettings) -> CostT
 def _row(row: results.CostRow, target: results.CostTarget) -> CostRowView:
     base, original = target.original, row is target.original
     money = row.money.total_per_month if row.money else None
+    recommended = row.variant == target.recommended_variant if target.kind == "quantized" else \
+        target.recommended == row.width
     return CostRowView(
         width=fmt_int(row.width), sources=", ".join(row.sources), original=original,
-        recommended=target.recommended == row.width and not original,
-        model=Cell(fmt_bytes(row.model_bytes["float32"]), _change(row.model_bytes["float32"],
-                                                                   base.model_bytes["float32"], original)),
+        recommended=recommended and not original, model=_model_cell(row, base, original),
         flops=Cell(fmt_flops(row.flops_per_sample), _change(row.flops_per_sample, base.flops_per_sample, original)),
         store=Cell(fmt_bytes(row.store_bytes) if row.store_bytes is not None else NONE,
                    ", ".join(filter(None, (f"search {fmt_flops(row.search_flops_per_query)}/query"
@@ -156,6 +160,15 @@ def _row(row: results.CostRow, target: results.CostTarget) -> CostRowView:
                    _change(money, base.money.total_per_month if base.money else None, original)),
         quality=_quality(row.quality, original),
     )
+
+
+def _model_cell(row: results.CostRow, base: results.CostRow, original: bool) -> Cell:
+    """The model's size: the ONNX file's bytes on disk for a quantized target, else float32 bytes."""
+    if base.file_bytes is not None:
+        return Cell(fmt_bytes(row.file_bytes) if row.file_bytes is not None else NONE,
+                    _change(row.file_bytes, base.file_bytes, original))
+    return Cell(fmt_bytes(row.model_bytes["float32"]), _change(row.model_bytes["float32"], base.model_bytes["float32"],
+                                                               original))
 
 
 def _change(value, reference, original: bool) -> str:
@@ -211,8 +224,8 @@ def _quality_header(quality: results.Quality | None) -> str:
 
 
 def _figure(ctx: ReportContext, cost: results.CostResult) -> FigureView | None:
-    targets = [target for target in cost.targets if target.candidates]
-    if not targets:
+    targets = [target for target in cost.targets if target.candidates and target.kind != "quantized"]
+    if not targets:  # quantized rows all have the original's width: they are in their table, not on this chart
         return None
     curves, chosen = [], []
     for target in targets:

@@ -210,10 +210,10 @@ def _spec_error(path: Path, root: yaml.Node, error: dict, count: int) -> SpecErr
 def _yaml_loc(loc: tuple) -> tuple:
     """Pydantic's error location without its union tags (``model.torch.factory`` -> ``model.factory``,
     ``reference.model.torch.factory`` -> ``reference.model.factory``; a stage's own union tags
-    begin with ``~``)."""
+    begin with ``~`` and sit between keys: a user's key of that form, first or last, stays)."""
     tags = set(MODEL_KINDS)
     return tuple(part for i, part in enumerate(loc) if not (i >= 1 and loc[i - 1] == "model" and part in tags)
-                 and not (isinstance(part, str) and part.startswith("~")))
+                 and not (0 < i < len(loc) - 1 and isinstance(part, str) and part.startswith("~")))
 
 
 def _check_files(loaded: LoadedSpec) -> None:

@@ -135,3 +135,12 @@ def _with_nested(model) -> list:
               for arg in (field.annotation, *typing.get_args(field.annotation))
               if isinstance(arg, type) and issubclass(arg, BaseModel)]
     return [model, *(inner for child in nested for inner in _with_nested(child))]
+
+
+@pytest.mark.parametrize("extra, expected", [
+    ('"~": null\n', ":12: ~: unknown key '~'"),  # found by tests/test_fuzz.py: a key like a union tag, at the top
+    ('checkpoints: {weights: "*.pt", "~glob": 1}\n', ":12: checkpoints.~glob: unknown key '~glob'"),  # ... and last
+])
+def test_keys_shaped_like_union_tags_are_named_not_dropped(tmp_path, capsys, extra, expected):
+    line = one_error_line(capsys, ["validate", str(write(tmp_path, GOOD + extra))])
+    assert expected in line, line

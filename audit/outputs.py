@@ -18,7 +18,7 @@ from .batches import Batch, batches, first_tensor, masked_mean
 
 __all__ = ["model_outputs", "model_batches", "outputs_of", "batch_outputs", "accuracy_score", "agreement_score", "fidelity_score",
            "accuracy_values", "agreement_values", "fidelity_values", "sample_indices", "probe_subset", "subset",
-           "outputs_class_scores"]
+           "outputs_class_scores", "pooled_rows"]
 
 
 def model_outputs(model, features, batch_size: int = 64) -> torch.Tensor:
@@ -41,9 +41,15 @@ def outputs_of(module: torch.nn.Module, inputs: Iterable[Batch]) -> torch.Tensor
 def batch_outputs(module: torch.nn.Module, batch: Batch) -> torch.Tensor:
     """``module``'s output on one batch as float32 rows: the first tensor it returns, flattened
     after the sample axis; token states (with a mask) are averaged over each text's real tokens."""
-    output = first_tensor(batch.run(module))
-    if output.ndim == 3 and batch.mask is not None:
-        output = masked_mean(output, batch.mask)
+    return pooled_rows(first_tensor(batch.run(module)), batch.mask)
+
+
+def pooled_rows(output, mask) -> torch.Tensor:
+    """A batch's output (a tensor or an ONNX Runtime array) as one float32 row per sample, flattened
+    after the sample axis; (N, T, C) token states with a (N, T) ``mask`` averaged over the real tokens."""
+    output = torch.as_tensor(output)
+    if output.ndim == 3 and mask is not None:
+        output = masked_mean(output, torch.as_tensor(mask).bool())
     return output.float().flatten(1)
 
 

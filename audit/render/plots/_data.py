@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["Series", "Curve", "Spectrum", "SimilarityPanel", "HeadGrid", "SweepPanel"]
+__all__ = ["Series", "Curve", "Spectrum", "SimilarityPanel", "HeadGrid", "SweepPanel", "TrajectoryPanel", "ParetoPanel"]
 
 
 @dataclass(frozen=True)
@@ -94,3 +94,14 @@ class TrajectoryPanel:
     rank_lows: Sequence[float | None]
     rank_highs: Sequence[float | None]
     warnings: Sequence[int] = ()
+
+
+@dataclass(frozen=True)
+class ParetoPanel:
+    """One panel of quality against a cost: ``series`` are groups of variants (x: the cost as a
+    share of the original's, y: quality kept, with interval ends), ``fronts`` one line per
+    quality measure through its non-dominated variants, ``xlabel`` names the cost."""
+
+    xlabel: str
+    series: Sequence[Curve]
+    fronts: Sequence[Curve]

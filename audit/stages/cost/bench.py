@@ -19,7 +19,7 @@ from ...outputs import model_outputs, subset
 from ...sources.adapters.onnx.graph import runtime_session
 from .estimate import flops_per_sample, model_bytes, parameter_count, search_flops, store_bytes
 from .money import monthly_money
-from .onnx_timing import Exported, _as_kwargs, checked, export_onnx, exported, timed_together
+from .onnx_timing import Exported, _as_kwargs, checked, export_onnx, timed_together
 from .onnx_variants import project_output
 from .result import CostRow, Quality, Timing
 from .variants import Projected, linear_map, svd_factorized, swapped
@@ -171,16 +171,9 @@ class Bench(BenchBase):
             return f"ONNX export or timing failed: {type(error).__name__}: {str(error).strip()[:300]}"
 
     def _exported(self, module) -> Exported:
-        """``module`` in ONNX: a projection of the original's output is the original's exported graph
-        with the projection appended (one export of the whole model per audit, not one per width);
-        anything else is exported. Either way its output is checked against torch's."""
-        if isinstance(module, Projected) and module.model is self.original and self.reference is not None:
-            import onnx
-
-            edited = project_output(onnx.load_from_string(self.reference.model),
-                                    module.projection.weight.detach().numpy())
-            return checked(edited.SerializeToString(), module, self.inputs, threads=self.cost.threads)
-        return exported(module, self.inputs, threads=self.cost.threads)
+        """``module`` in ONNX (:meth:`variant_onnx`: one export of the whole model per audit, not one
+        per width), its output checked against torch's."""
+        return checked(self.variant_onnx(module), module, self.inputs, threads=self.cost.threads)
 
     def parameters(self, module) -> int:
         return parameter_count(module)
@@ -194,6 +187,17 @@ class Bench(BenchBase):
         """The original's ONNX graph: the export timed as the reference (exported here when
         nothing was timed)."""
         return self.reference.model if self.reference is not None else export_onnx(self.original, self.inputs)
+
+    def variant_onnx(self, module) -> bytes:
+        """``module`` (a variant of the original) as serialized ONNX, as :meth:`prepared` would
+        build it: a projection of the original's output appended to the original's graph, anything
+        else exported."""
+        if isinstance(module, Projected) and module.model is self.original:
+            import onnx
+
+            return project_output(onnx.load_from_string(self.original_onnx()),
+                                  module.projection.weight.detach().numpy()).SerializeToString()
+        return export_onnx(module, self.inputs)
 
     def sized_feed(self, features) -> dict[str, np.ndarray]:
         """The graph inputs for ``features`` at the timed batch's shape (a short chunk repeated to

@@ -109,6 +109,10 @@ class OnnxBench(BenchBase):
     def original_onnx(self) -> bytes:
         return self._compiled(self.original)[0]
 
+    def variant_onnx(self, proto) -> bytes:
+        """``proto`` (an edited graph) serialized."""
+        return proto.SerializeToString()
+
     def sized_feed(self, features) -> dict[str, np.ndarray]:
         """Every graph input for ``features`` at ``feed_size`` samples (a short chunk repeated)."""
         return self._timed_batch(features, self.feed_size) | self.graph.feeds.constant(self.feed_size)

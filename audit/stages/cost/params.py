@@ -48,6 +48,11 @@ class CostSpec(StageParams):
     quantize: list[Literal["fp16", "int8_dynamic", "int8_static"]] = Field(
         default_factory=list, description="whole-model quantized variants of the original's ONNX graph to build, "
         "time and score: fp16, int8_dynamic, int8_static (calibrated on the probe's fit share); empty: none")
+    quantize_per_channel: bool = Field(True, description="int8 quantizations: one weight scale per output channel "
+                                       "(false: one per tensor, onnxruntime's default)")
+    quantize_combined: bool = Field(True, description="with cost.quantize: also quantize each target's recommended "
+                                    "variant (the embedding at its recommended width, a Linear layer at its "
+                                    "recommended rank) each listed way, one row per pair")
 
     @model_validator(mode="after")
     def _quantize_once_each(self):

@@ -11,7 +11,10 @@ from collections.abc import Sequence
 
 from .result import CostRow
 
-__all__ = ["recommended_row", "recommendation_sentence", "quantized_choice", "quantized_sentence", "slower_finding"]
+__all__ = ["FINDING", "recommended_row", "recommendation_sentence", "quantized_choice", "quantized_sentence", "slower_finding"]
+
+
+FINDING = "Finding: "  # how a finding within a recommendation begins
 
 
 def recommended_row(candidates: Sequence[CostRow], floor: float) -> CostRow | None:
@@ -58,9 +61,16 @@ def quantized_sentence(original: CostRow, chosen: CostRow | None, rows: Sequence
                     f"{_held_out(chosen.quality)}; floor {floor:.0%})"]
         if chosen.timing and chosen.timing.p50_change is not None:
             evidence.append(f"ONNX p50 latency {_signed(chosen.timing.p50_change)}")
-        head = f"Recommended: quantize the model as {chosen.variant}; " + ", ".join(evidence) + "."
+        head = f"Recommended: {_quantized_step(chosen)}; " + ", ".join(evidence) + "."
     slower = [found for found in map(slower_finding, rows) if found]
     return " ".join([head, *slower])
+
+
+def _quantized_step(row: CostRow) -> str:
+    """What to do for a quantized row: "quantize the model as int8_dynamic", for a resized variant
+    quantized ("int8_dynamic + x at rank 8") "quantize the model as int8_dynamic with x at rank 8"."""
+    kind, _, resized = (row.variant or "").partition(" + ")
+    return f"quantize the model as {kind}" + (f" with {resized}" if resized else "")
 
 
 def slower_finding(row: CostRow) -> str:
@@ -74,7 +84,7 @@ def slower_finding(row: CostRow) -> str:
         f" [{_signed(timing.p50_change_low)}, {_signed(timing.p50_change_high)}]"
     within = " (the interval includes no change)" if timing.p50_change_low is not None and \
         timing.p50_change_low <= 0 else ""
-    return (f"Finding: {label} is slower than the original: ONNX p50 {_seconds(timing.p50_s)} against the "
+    return (f"{FINDING}{label} is slower than the original: ONNX p50 {_seconds(timing.p50_s)} against the "
             f"original's {_seconds(timing.reference_p50_s)} in the same {timing.repeats} turns "
             f"({_signed(timing.p50_change)}{spread}){within}.")
 

@@ -16,12 +16,13 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import importlib.metadata
+from contextlib import nullcontext
 
 import numpy as np
 
 from .bench import Bench
 from .candidates import candidate_widths
-from .quantize_target import quantized_target
+from .quantize_target import RecommendedVariant, quantized_target
 from .recommend import recommendation_sentence, recommended_row
 from .result import CostResult, CostSettings, CostTarget
 from .scores import COSINE_POINTS, INTERVAL, embedding_quality, linear_scorer, original_embedding_quality
@@ -71,11 +72,14 @@ def cost_result(loaded, model, probe, captured, layers, factorized, use_accuracy
                           (), settings, cost.quality_floor)
     bench = model.adapter.bench(loaded, model, probe, progress)
     settings = dataclasses.replace(settings, sequence_length=bench.sequence_length)
-    targets = [_embedding_target(bench, embedding, captured.layers[embedding.name])] if embedding else []
+    resized = [_embedding_target(bench, embedding, captured.layers[embedding.name])] if embedding else []
     by_name = {layer.name: layer for layer in layers}
-    targets += [_linear_target(bench, by_name[name], use_accuracy) for name in factorized]
+    resized += [_linear_target(bench, by_name[name], use_accuracy) for name in factorized]
+    targets = [target for target, _ in resized]
     if cost.quantize:
-        targets.append(quantized_target(bench, cost.quantize, embedding=embedding is not None, use_accuracy=use_accuracy))
+        combined = [variant for _, variant in resized if variant is not None] if cost.quantize_combined else []
+        targets.append(quantized_target(bench, cost.quantize, embedding=embedding is not None, use_accuracy=use_accuracy,
+                                        combined=combined))
     return CostResult("ok", "", tuple(targets), settings, cost.quality_floor)
 
 
@@ -106,7 +110,9 @@ def _embedding_layer(loaded, layers, use_accuracy: bool):
     return None if choice == "auto" and (use_accuracy or found is None or found.task_fixed) else found
 
 
-def _embedding_target(bench: Bench, layer, captured) -> CostTarget:
+def _embedding_target(bench: Bench, layer, captured) -> tuple[CostTarget, RecommendedVariant | None]:
+    """The embedding's target, with its recommended variant (the model projected to the
+    recommended width) to quantize."""
     cost = bench.cost
     fit, heldout = _split_rows(captured, bench.split)
     candidates = candidate_widths(layer, margin=cost.id_margin, extra=cost.widths, limit=min(layer.width, fit.shape[0]))
@@ -128,7 +134,10 @@ def _embedding_target(bench: Bench, layer, captured) -> CostTarget:
               f"{heldout.shape[0]:,} samples (held out: the PCA never saw them): {measure_name} of cosine neighbours "
               f"of the reduced against the full embeddings, with a {INTERVAL}, and pairwise cosine preservation "
               f"over {min(COSINE_POINTS, heldout.shape[0]):,} of them.")
-    return _target(layer, "embedding", original, rows, cost.quality_floor, method)
+    target = _target(layer, "embedding", original, rows, cost.quality_floor, method)
+    width = target.recommended
+    return target, None if width is None else RecommendedVariant(
+        f"{layer.name} at width {width}", width, lambda: nullcontext(bench.projected(projector.axes(width))))
 
 
 def _split_rows(captured, split) -> tuple[np.ndarray, np.ndarray]:
@@ -137,7 +146,9 @@ def _split_rows(captured, split) -> tuple[np.ndarray, np.ndarray]:
     return matrix[np.isin(samples, split.fit)], matrix[np.isin(samples, split.heldout)]
 
 
-def _linear_target(bench: Bench, layer, use_accuracy: bool) -> CostTarget:
+def _linear_target(bench: Bench, layer, use_accuracy: bool) -> tuple[CostTarget, RecommendedVariant | None]:
+    """A Linear layer's target, with its recommended variant (the layer factorized at the
+    recommended rank) to quantize."""
     cost = bench.cost
     n_in, n_out = bench.linear_shape(layer.name)
     candidates = candidate_widths(layer, margin=cost.id_margin, extra=cost.ranks, limit=min(n_in, n_out))
@@ -157,7 +168,10 @@ def _linear_target(bench: Bench, layer, use_accuracy: bool) -> CostTarget:
               f"original's for r < {n_in * n_out / (n_in + n_out):.1f}. The SVD uses no data; quality: {measured}, "
               f"on the {len(bench.split.heldout):,} held-out probe samples every variant of the audit is scored on, "
               f"with a {INTERVAL}.")
-    return _target(layer, "linear", original, rows, cost.quality_floor, method, module_type=bench.linear_kind)
+    target = _target(layer, "linear", original, rows, cost.quality_floor, method, module_type=bench.linear_kind)
+    rank = target.recommended
+    return target, None if rank is None else RecommendedVariant(
+        f"{layer.name} at rank {rank}", None, lambda: bench.factorized(layer.name, rank))
 
 
 def _target(layer, kind, original, rows, floor, method, module_type=None) -> CostTarget:

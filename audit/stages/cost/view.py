@@ -15,6 +15,8 @@ from ...render.view.figure_book import FigureView
 from ...render.view.format import NONE, breakable, fmt_bounds, fmt_bytes, fmt_flops, fmt_int, fmt_latency, fmt_money, fmt_pct
 from ...render.view.model import KEEP_ROWS, Fact, PageDecision
 from . import result as results
+from .pareto_view import VARIANT_KINDS, pareto_figure
+from .recommend import FINDING
 
 __all__ = ["CostView", "CostTargetView", "CostRowView", "Cell", "build", "finding"]
 
@@ -70,6 +72,7 @@ class CostView:
     facts: tuple[Fact, ...]
     targets: tuple[CostTargetView, ...]
     figure: FigureView | None
+    pareto: FigureView | None = None
 
 
 def build(ctx: ReportContext) -> CostView:
@@ -81,7 +84,7 @@ def build(ctx: ReportContext) -> CostView:
         return CostView(f"Not computed: {cost.reason}.", Markup(), facts, (), None)
     return CostView(missing="", intro=_intro(cost), facts=facts,
                     targets=tuple(_target(target, cost.settings) for target in cost.targets),
-                    figure=_figure(ctx, cost))
+                    figure=_figure(ctx, cost), pareto=pareto_figure(ctx, cost))
 
 
 def _intro(cost: results.CostResult) -> Markup:
@@ -246,15 +249,39 @@ def _figure(ctx: ReportContext, cost: results.CostResult) -> FigureView | None:
 
 def decision(ctx: ReportContext) -> PageDecision | None:
     """What page 1 leads with when the cost stage measured a recommendation: every recommended
-    width or rank with the quality it keeps (held out, with its interval) and what it saves."""
+    width, rank or variant with the quality it keeps (held out, with its interval) and what it
+    saves, then one line naming the measured variants slower than the original."""
     cost = ctx.result.cost
     if cost is None or cost.status != "ok":
         return None
-    steps = tuple(target.recommendation.removeprefix("Recommended: ") for target in cost.targets
-                  if target.recommended is not None)
+    steps = [_step(target) for target in _recommending(cost)]
+    slower = _slower_line(cost)
     note = (f"Measured in Section {ctx.section_number('cost')}: quality on held-out probe samples with its interval; "
             "latency paired with the original in the same runs.")
-    return PageDecision(steps, note) if steps else None
+    return PageDecision(tuple(steps) + ((slower,) if slower else ()), note) if steps else None
+
+
+def _recommending(cost: results.CostResult) -> list[results.CostTarget]:
+    return [target for target in cost.targets if target.recommended is not None or target.recommended_variant]
+
+
+def _step(target: results.CostTarget) -> str:
+    """A target's recommendation without its slower-variant findings (page 1 gathers those)."""
+    return target.recommendation.partition(f" {FINDING}")[0].removeprefix("Recommended: ")
+
+
+def _slower_line(cost: results.CostResult) -> str:
+    """One finding naming each measured variant of the whole model (quantized, layers dropped)
+    whose ONNX p50 is above the original's in the same turns, with the change and its interval."""
+    rows = [row for target in cost.targets if target.kind in VARIANT_KINDS for row in target.candidates
+            if row.timing and row.timing.p50_change is not None and row.timing.p50_change > 0]
+    if not rows:
+        return ""
+    changes = ", ".join(f"{row.variant} {_signed(row.timing.p50_change)}" + (
+        "" if row.timing.p50_change_low is None else
+        f" [{_signed(row.timing.p50_change_low)}, {_signed(row.timing.p50_change_high)}]") for row in rows)
+    return f"{FINDING}{len(rows)} measured variant{'s are' if len(rows) > 1 else ' is'} slower than the original " \
+           f"(ONNX p50 in the same turns): {changes}."
 
 
 def finding(ctx: ReportContext) -> Markup | None:
@@ -266,10 +293,11 @@ def finding(ctx: ReportContext) -> Markup | None:
     if cost.status != "ok":
         return Markup("The cost of resizing was not computed: {reason} (Section {section}).").format(
             reason=cost.reason, section=section)
-    chosen = [target.recommendation for target in cost.targets if target.recommended is not None]
+    chosen = [_step(target) for target in _recommending(cost)]
     if not chosen:
-        return Markup("No candidate width keeps {floor} of the quality; the cost analysis is in Section {section}.").format(
-            floor=fmt_pct(cost.quality_floor), section=section)
+        return Markup("No candidate width or variant keeps {floor} of the quality; the cost analysis is in Section "
+                      "{section}.").format(floor=fmt_pct(cost.quality_floor), section=section)
+    first = chosen[0][:1].upper() + chosen[0][1:]
     return Markup("{first} (Section {section}{more}).").format(
-        first=chosen[0].rstrip("."), section=section,
+        first=first.rstrip("."), section=section,
         more=f"; {len(chosen) - 1} more recommendation{'s' if len(chosen) > 2 else ''} there" if len(chosen) > 1 else "")

@@ -93,3 +93,20 @@ def test_shipped_classifier_costs_its_dense_head_end_to_end(tmp_path):
     assert rank1["money"]["compute_per_month"] > 0
     page = (tmp_path / "out" / "report.html").read_text()
     assert "Cost of resizing" in page and "linear_1.tmp_0" in page and "Recommended: factorize" in page
+
+
+def test_onnx_model_quantizes_its_recommended_rank(digits_onnx, tmp_path):
+    """cost.quantize_combined on an ONNX model: the edited graph at the recommended rank, quantized."""
+    import onnx
+
+    first = linear_nodes(onnx.load(str(digits_onnx)))[0].output
+    cost = cost_of(f"model:\n  kind: onnx\n  path: {digits_onnx}\n{COMMON}layers:\n  include: [{first}, output]\n"
+                   f"cost:\n  ranks: [8]\n  measure: false\n  quantize: [int8_dynamic]\n  factorize: [{first}]\n",
+                   tmp_path)
+    linear, quantized = cost.targets
+    assert linear.recommended is not None
+    chosen = next(row for row in linear.candidates if row.width == linear.recommended)
+    both = quantized.candidates[1]
+    assert both.variant == f"int8_dynamic + {first} at rank {linear.recommended}"
+    assert both.parameters == chosen.parameters < quantized.original.parameters
+    assert both.file_bytes < quantized.candidates[0].file_bytes and both.quality.retained > 0.9

@@ -6,8 +6,11 @@ One responsibility per module: :mod:`.candidates` (widths from measurements), :m
 (parameters, bytes, FLOPs, store), :mod:`.variants` (PCA projection, SVD factorization),
 :mod:`.onnx_timing` (export and timing, reusable alone), :mod:`.quality` (retrieval overlap,
 cosine preservation), :mod:`.money` (prices from the spec), :mod:`.recommend` (the sentence),
-:mod:`.bench` (the original every variant is measured against), :mod:`.stage` (orchestration),
-:mod:`.savings_figures` (what policies may name) and :mod:`.view` (the report section).
+:mod:`.bench` (the original every variant is measured against), :mod:`.quantized` and
+:mod:`.quantize_target` (``cost.quantize``: the whole model and each recommended variant
+quantized), :mod:`.pareto` (the front of every variant), :mod:`.stage` (orchestration),
+:mod:`.savings_figures` (what policies may name), :mod:`.view` and :mod:`.pareto_view` (the
+report section).
 """
 
 from __future__ import annotations

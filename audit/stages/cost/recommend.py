@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from .result import CostRow
 
 __all__ = ["recommended_row", "recommendation_sentence", "variant_choice", "quantized_choice", "quantized_sentence",
-           "slower_finding"]
+           "dropped_sentence", "slower_finding"]
 
 
 def recommended_row(candidates: Sequence[CostRow], floor: float) -> CostRow | None:
@@ -61,6 +61,19 @@ def quantized_sentence(original: CostRow, chosen: CostRow | None, rows: Sequence
         if chosen.timing and chosen.timing.p50_change is not None:
             evidence.append(f"ONNX p50 latency {_signed(chosen.timing.p50_change)}")
         head = f"Recommended: quantize the model as {chosen.variant}; " + ", ".join(evidence) + "."
+    return _with_findings(head, rows)
+
+
+def dropped_sentence(stack: str, original: CostRow, chosen: CostRow | None, rows: Sequence[CostRow],
+                     floor: float) -> str:
+    """A layer-dropping target's recommendation: the variant dropping the most blocks that keeps
+    the floor, with its quality and what it changes against the original (float32 bytes, FLOPs,
+    paired latency), then each slower variant's finding (:func:`slower_finding`)."""
+    if chosen is None:
+        head = f"Keep every block of {stack}: no variant keeps {floor:.0%} of the quality{_best(rows)}."
+    else:
+        head = (f"Recommended: {chosen.variant} ({chosen.width} of {original.width} blocks kept); "
+                + ", ".join([_kept(chosen, floor), *_changes(original, chosen)]) + ".")
     return _with_findings(head, rows)
 
 

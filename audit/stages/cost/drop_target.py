@@ -52,8 +52,9 @@ def _stack_target(bench: Bench, plan: DropPlan, stack: str, alignment, scorer: O
         ranking = _ranked(bench, stack, n, alignment)
         most = min(MAX_AUTO_DROPPED, n // 2, len(ranking.order))
         variants = [tuple(sorted(ranking.order[:k])) for k in range(1, most + 1)]
+        counts = [str(k) for k in range(1, most + 1)]
         tops = "the top block of a ranking dropped" if most == 1 else \
-            f"the top 1, top 2, ... top {most} blocks of a ranking dropped together"
+            f"the top {', '.join(counts[:-1])} and {counts[-1]} blocks of a ranking, each set dropped together"
         built = (f"Variants (cost.drop_layers: auto): {tops} (at most {MAX_AUTO_DROPPED} blocks, and at most half of "
                  f"the stack's {n}); {ranking.how}.")
         source = ranking.source

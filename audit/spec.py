@@ -11,6 +11,7 @@ Relative paths in the spec are relative to the spec file's folder.
 
 from __future__ import annotations
 
+import re
 import typing
 from dataclasses import dataclass
 from pathlib import Path
@@ -191,7 +192,7 @@ def load_spec(path) -> LoadedSpec:
 def _spec_error(path: Path, root: yaml.Node, error: dict, count: int) -> SpecError:
     loc = _yaml_loc(error["loc"])
     if error["type"] == "cross_key":
-        loc = tuple(error["ctx"]["key"].split("."))
+        loc = _key_loc(error["ctx"]["key"])
     if error["type"] == "extra_forbidden":
         what = f"unknown key {loc[-1]!r}{_did_you_mean(str(loc[-1]), _allowed_keys(error['loc'][:-1]))}"
     elif error["type"] == "missing":
@@ -205,6 +206,11 @@ def _spec_error(path: Path, root: yaml.Node, error: dict, count: int) -> SpecErr
     if count > 1:
         what += f" (and {count - 1} more problem{'s' if count > 2 else ''})"
     return SpecError(f"{path}:{_line_of(root, loc)}: {_key_path(loc)}", what)
+
+
+def _key_loc(key: str) -> tuple:
+    """A cross-key rule's key as a location: ``cost.drop_layers[1]`` -> ``('cost', 'drop_layers', 1)``."""
+    return tuple(int(part[1:-1]) if part.startswith("[") else part for part in re.findall(r"\[\d+\]|[^.\[\]]+", key))
 
 
 def _yaml_loc(loc: tuple) -> tuple:

@@ -13,7 +13,7 @@ from .outcomes import Verdict
 
 __all__ = ["SCHEMA_VERSION", "AuditResult", "EnvironmentInfo", "FileDigest", "ModelInfo", "ProbeInfo"]
 
-SCHEMA_VERSION = "1.4"
+SCHEMA_VERSION = "1.5"
 
 Count = Annotated[int, Meta(minimum=0)]
 

@@ -11,8 +11,8 @@ One module per family of figures: :mod:`.id_profiles` (one position per layer),
 :mod:`.spectrum_plots` (PCA spectra), :mod:`.curves` (one line per layer against a scale),
 :mod:`.head_grids` (attention heads: similarity and ablation importance), :mod:`.alignment_maps`
 (the layer x layer CKA), :mod:`.rank_curves` (factorization sweeps, linear probes), :mod:`.savings`
-(quality kept against size), :mod:`.pareto` (quality against latency and bytes, with fronts), :mod:`.trajectories` (checkpoint series: ID and effective rank
-against the step); their shared
+(quality kept against size), :mod:`.pareto` (quality against latency and bytes, with fronts),
+:mod:`.trajectories` (checkpoint series: ID and effective rank against the step); their shared
 look is in :mod:`._style` and their shared drawing pieces in :mod:`._axes`. They are imported on
 first use, and matplotlib with them: reading results (``compare``'s text, ``validate``) never
 loads it.

@@ -40,7 +40,7 @@ def quality_vs_size(curves: Sequence[Curve], floor: float, chosen: Sequence[floa
         ax.set_xlim(0, 1.03)
         ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-        ax.set_xlabel("width or rank, as a share of the original")
+        ax.set_xlabel("width, rank or blocks kept, as a share of the original")
         ax.set_ylabel("quality retained")
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), borderaxespad=0.2, handlelength=1.6,
                   title="target", title_fontsize=7.5, alignment="left")

@@ -6,11 +6,12 @@ One responsibility per module: :mod:`.candidates` (widths from measurements), :m
 (parameters, bytes, FLOPs, store), :mod:`.variants` (PCA projection, SVD factorization),
 :mod:`.onnx_timing` (export and timing, reusable alone), :mod:`.quality` (retrieval overlap,
 cosine preservation), :mod:`.money` (prices from the spec), :mod:`.recommend` (the sentence),
-:mod:`.bench` (the original every variant is measured against), :mod:`.quantized` and
-:mod:`.quantize_target` (``cost.quantize``: the whole model and each recommended variant
-quantized), :mod:`.pareto` (the front of every variant), :mod:`.stage` (orchestration),
-:mod:`.savings_figures` (what policies may name), :mod:`.view` and :mod:`.pareto_view` (the
-report section).
+:mod:`.bench` (the original every variant is measured against), :mod:`.stage` (orchestration),
+:mod:`.savings_figures` (what policies may name), :mod:`.view` and :mod:`.pareto_view` (the report
+section), :mod:`.pareto` (the front of every variant); whole-model variants: :mod:`.quantize_target`
+(``cost.quantize``: the whole model and each recommended variant quantized, built by
+:mod:`.quantized`) and :mod:`.drop_target` (``cost.drop_layers``, the model without blocks of a
+layer stack: :mod:`.layer_stacks`).
 """
 
 from __future__ import annotations
@@ -41,14 +42,19 @@ class CostStage(Stage):
                 not adapter.reads_text_probe(spec, any_text_model=True):
             raise PydanticCustomError("cross_key", "{key} applies to text models (model kind {kinds}) on text only",
                                       {"key": "cost.sequence_length", "kinds": adapter.text_readers()})
+        if spec.cost is not None and spec.cost.drop_layers and not adapter.replaceable_weights:
+            raise PydanticCustomError("cross_key", "{key} drops blocks of a torch module's layer stack: model kind "
+                                      "{kinds}, not {kind}", {"key": "cost.drop_layers", "kind": adapter.kind,
+                                                              "kinds": adapter.kinds_with("replaceable_weights")})
 
     def prepare(self, context) -> None:
-        from .stage import plan_factorized
+        from .stage import plan_cost
 
-        context.plans[self.key] = plan_factorized(context.loaded, context.model, context.layer_names)
+        context.plans[self.key] = plan_cost(context.loaded, context.model, context.layer_names)
 
     def run(self, context) -> CostResult | None:
         from .stage import cost_result
 
         return cost_result(context.loaded, context.model, context.probe, context.captured, context.layers,
-                           context.plans[self.key], context.use_accuracy, context.progress)
+                           context.plans[self.key], context.use_accuracy, context.progress,
+                           alignment=context.results.get("reference"))

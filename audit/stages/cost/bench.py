@@ -212,9 +212,10 @@ class Bench(BenchBase):
     def flops(self, module) -> int:
         return flops_per_sample(module, self.one_sample)
 
-    def outputs(self, module) -> torch.Tensor:
-        """``module``'s outputs on the held-out samples, one flattened row per sample."""
-        return model_outputs(dataclasses.replace(self.model, module=module), self.heldout_features, self.batch_size)
+    def outputs(self, module, features=None) -> torch.Tensor:
+        """``module``'s outputs on the held-out samples (or on ``features``), one flattened row per sample."""
+        features = self.heldout_features if features is None else features
+        return model_outputs(dataclasses.replace(self.model, module=module), features, self.batch_size)
 
     def projected(self, axes: np.ndarray):
         """The model followed by the bias-free map onto ``axes`` (k x width)."""

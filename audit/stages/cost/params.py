@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Union
 
-from pydantic import Field, model_validator
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from .._base import StageParams
@@ -18,6 +18,16 @@ class PricesSpec(StageParams):
     storage_per_gb_month: float | None = Field(None, ge=0, description="price of storing 1 GB (10^9 bytes) for a month")
     compute_per_hour: float | None = Field(None, ge=0, description="price of one hour of the machine that encodes queries")
     currency: str = Field("USD", min_length=1, max_length=8, description="currency label shown with the amounts")
+
+
+def _drop_form(value) -> str:
+    return "~auto" if isinstance(value, str) else "~list"
+
+
+# auto or a list of module names, told apart by the value's type (tags with "~": the spec's error
+# lines leave them out, so a bad name reads cost.drop_layers[1])
+DropLayers = Annotated[Union[Annotated[Literal["auto"], Tag("~auto")], Annotated[list[str], Tag("~list")]],
+                       Discriminator(_drop_form)]
 
 
 class CostSpec(StageParams):
@@ -53,6 +63,29 @@ class CostSpec(StageParams):
     quantize_combined: bool = Field(True, description="with cost.quantize: also quantize each target's recommended "
                                     "variant (the embedding at its recommended width, a Linear layer at its "
                                     "recommended rank) each listed way, one row per pair")
+    drop_layers: DropLayers | None = Field(
+        None, description="blocks of a layer stack (elements of an nn.ModuleList, by module name) to drop, each "
+        "alone and all together; auto: the blocks the reference stage's self-CKA or their removal ranks first; "
+        "omitted: none")
+
+    @field_validator("drop_layers", mode="before")
+    @classmethod
+    def _drop_layers_form(cls, value):
+        """``auto``, a list of names or nothing: anything else is one clear line, not a union's two."""
+        if value is None or value == "auto" or isinstance(value, list):
+            return value
+        raise ValueError(f"expected auto or a list of module names (blocks of an nn.ModuleList), not {value!r}")
+
+    @model_validator(mode="after")
+    def _drop_layers_once_each(self):
+        """A block named twice would be dropped twice over: a mistake worth one line naming it."""
+        names = self.drop_layers if isinstance(self.drop_layers, list) else []
+        for index, name in enumerate(names):
+            if name in names[:index]:
+                raise PydanticCustomError("cross_key", "'{name}' is named twice (first at cost.drop_layers[{first}])",
+                                          {"key": f"cost.drop_layers[{index}]", "name": name,
+                                           "first": names.index(name)})
+        return self
 
     @model_validator(mode="after")
     def _quantize_once_each(self):

@@ -12,7 +12,7 @@ from .pareto import VariantPoint, by_measure, front, variant_points
 
 __all__ = ["VARIANT_KINDS", "pareto_figure"]
 
-VARIANT_KINDS = ("quantized",)  # targets whose rows are labelled variants of the whole model
+VARIANT_KINDS = ("quantized", "drop_layers")  # targets whose rows are labelled variants of the whole model
 _AXES = (("latency", "ONNX p50 latency / original's"), ("size", "bytes / original's"))
 
 

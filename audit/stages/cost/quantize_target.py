@@ -20,7 +20,7 @@ from .bench import BenchBase, PendingRow
 from .quantized import CALIBRATION_BATCHES, QUANTIZE_METHODS, quantized_model, session_rows, sized_batches
 from .recommend import quantized_choice, quantized_sentence
 from .result import CostRow, CostTarget
-from .scores import INTERVAL, embedding_quality, linear_scorer, original_embedding_quality
+from .scores import INTERVAL, output_scorer
 
 __all__ = ["QUANTIZED_NAME", "RecommendedVariant", "quantized_target"]
 
@@ -50,8 +50,7 @@ def quantized_target(bench: BenchBase, kinds, *, embedding: bool, use_accuracy: 
     calibration = lambda: (feed for _, feed in sized_batches(  # noqa: E731
         bench.fit_features(), bench.feed_size, bench.sized_feed, most=CALIBRATION_BATCHES))
     baseline = session_rows(runtime_session(source, threads=threads), heldout())
-    score, measure = _scorer(bench, baseline, embedding=embedding, use_accuracy=use_accuracy)
-    first = original_embedding_quality(measure, baseline.shape[0]) if embedding else score(baseline)
+    score, measure, first = output_scorer(bench, baseline, embedding=embedding, use_accuracy=use_accuracy)
     original = dataclasses.replace(bench.original_row(baseline.shape[1], vectors=False, quality=first),
                                    file_bytes=len(source))
     made = [_pending(bench, kind, kind, source, original, heldout, calibration, score) for kind in kinds]
@@ -88,18 +87,6 @@ def _pending(bench, label: str, kind: str, source: bytes, shaped: CostRow, heldo
                           reason), None, label
     return PendingRow(shaped.width, (kind,), False, quality, shaped.parameters, shaped.flops_per_sample,
                       bench.prepared_onnx(model)), len(model), label
-
-
-def _scorer(bench, baseline, *, embedding: bool, use_accuracy: bool):
-    """``(rows -> Quality, measure name)`` against the original's ONNX rows ``baseline``."""
-    if embedding:
-        measure = f"recall@{min(bench.cost.recall_k, baseline.shape[0] - 1)}"
-        full = baseline.numpy()
-        return (lambda rows: embedding_quality(measure, full, rows.numpy(), k=bench.cost.recall_k, seed=bench.seed),
-                measure)
-    labels = bench.heldout_labels if use_accuracy else None
-    score = linear_scorer(baseline, labels, seed=bench.seed)
-    return score, "accuracy retained" if labels is not None else "mean output cosine"
 
 
 def _method(kinds, measure: str, n: int, combined: Sequence[RecommendedVariant], per_channel: bool) -> str:

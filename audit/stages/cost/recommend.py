@@ -7,12 +7,12 @@ vector store, money) so a reviewer can check it against the savings table.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from .result import CostRow
 
-__all__ = ["FINDING", "recommended_row", "recommendation_sentence", "quantized_choice", "quantized_sentence", "slower_finding"]
-
+__all__ = ["FINDING", "recommended_row", "recommendation_sentence", "variant_choice", "quantized_choice",
+           "quantized_sentence", "dropped_sentence", "slower_finding"]
 
 FINDING = "Finding: "  # how a finding within a recommendation begins
 
@@ -40,10 +40,15 @@ def recommendation_sentence(name: str, kind: str, original: CostRow, chosen: Cos
     return f"Recommended: {verb}; " + ", ".join(evidence) + "."
 
 
+def variant_choice(rows: Sequence[CostRow], floor: float, size: Callable[[CostRow], object]) -> CostRow | None:
+    """The whole-model variant with the least ``size`` (None: not sized) among those keeping the floor."""
+    kept = [row for row in rows if row.quality is not None and row.quality.retained >= floor and size(row) is not None]
+    return min(kept, key=size) if kept else None
+
+
 def quantized_choice(rows: Sequence[CostRow], floor: float) -> CostRow | None:
     """The quantized variant with the smallest file among those keeping the quality floor."""
-    kept = [row for row in rows if row.quality is not None and row.quality.retained >= floor and row.file_bytes]
-    return min(kept, key=lambda row: row.file_bytes) if kept else None
+    return variant_choice(rows, floor, lambda row: row.file_bytes)
 
 
 def quantized_sentence(original: CostRow, chosen: CostRow | None, rows: Sequence[CostRow], floor: float) -> str:
@@ -51,19 +56,42 @@ def quantized_sentence(original: CostRow, chosen: CostRow | None, rows: Sequence
     disk, quality and paired latency change against the original, then each slower variant's
     finding (:func:`slower_finding`)."""
     if chosen is None:
-        best = max((row for row in rows if row.quality), key=lambda row: row.quality.retained, default=None)
-        reach = "" if best is None else f"; the best, {best.variant}, keeps {best.quality.retained:.1%} ({best.quality.measure})"
-        head = f"Keep the model unquantized: no quantized variant keeps {floor:.0%} of the quality{reach}."
+        head = f"Keep the model unquantized: no quantized variant keeps {floor:.0%} of the quality{_best(rows)}."
     else:
         evidence = [f"{chosen.file_bytes:,} bytes on disk against {original.file_bytes:,} "
-                    f"({_signed(chosen.file_bytes / original.file_bytes - 1)})",
-                    f"it keeps {chosen.quality.retained:.1%}{_interval(chosen.quality)} ({chosen.quality.measure}"
-                    f"{_held_out(chosen.quality)}; floor {floor:.0%})"]
+                    f"({_signed(chosen.file_bytes / original.file_bytes - 1)})", _kept(chosen, floor)]
         if chosen.timing and chosen.timing.p50_change is not None:
             evidence.append(f"ONNX p50 latency {_signed(chosen.timing.p50_change)}")
         head = f"Recommended: {_quantized_step(chosen)}; " + ", ".join(evidence) + "."
-    slower = [found for found in map(slower_finding, rows) if found]
-    return " ".join([head, *slower])
+    return _with_findings(head, rows)
+
+
+def dropped_sentence(stack: str, original: CostRow, chosen: CostRow | None, rows: Sequence[CostRow],
+                     floor: float) -> str:
+    """A layer-dropping target's recommendation: the variant dropping the most blocks that keeps
+    the floor, with its quality and what it changes against the original (float32 bytes, FLOPs,
+    paired latency), then each slower variant's finding (:func:`slower_finding`)."""
+    if chosen is None:
+        head = f"Keep every block of {stack}: no variant keeps {floor:.0%} of the quality{_best(rows)}."
+    else:
+        head = (f"Recommended: {chosen.variant} ({chosen.width} of {original.width} blocks kept); "
+                + ", ".join([_kept(chosen, floor), *_changes(original, chosen)]) + ".")
+    return _with_findings(head, rows)
+
+
+def _best(rows: Sequence[CostRow]) -> str:
+    """The clause naming the best of ``rows`` by quality (``; the best, fp16, keeps 99.1% ...``), or ""."""
+    best = max((row for row in rows if row.quality), key=lambda row: row.quality.retained, default=None)
+    return "" if best is None else f"; the best, {best.variant}, keeps {best.quality.retained:.1%} ({best.quality.measure})"
+
+
+def _kept(chosen: CostRow, floor: float) -> str:
+    return (f"it keeps {chosen.quality.retained:.1%}{_interval(chosen.quality)} ({chosen.quality.measure}"
+            f"{_held_out(chosen.quality)}; floor {floor:.0%})")
+
+
+def _with_findings(head: str, rows: Sequence[CostRow]) -> str:
+    return " ".join([head, *filter(None, map(slower_finding, rows))])
 
 
 def _quantized_step(row: CostRow) -> str:

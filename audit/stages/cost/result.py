@@ -98,7 +98,8 @@ class CostRow:
     """One width of one target: the original (``sources`` = ("original",)) or a candidate.
 
     ``parameters``/``model_bytes`` are of the whole model with this variant (bytes per dtype:
-    float32, float16, int8); ``flops_per_sample`` is counted at the dispatcher on one sample;
+    float32, float16, int8); ``flops_per_sample`` is counted at the dispatcher on one sample
+    (None for a variant whose forward failed: ``timing_error`` says why);
     ``store_bytes`` is the vector store for the spec's N vectors (embeddings, when N is given)
     and ``search_flops_per_query`` a brute-force search of them.
     """
@@ -107,7 +108,8 @@ class CostRow:
     sources: tuple[str, ...]
     parameters: Count
     model_bytes: ModelBytes
-    flops_per_sample: Count
+    flops_per_sample: Annotated[int | None, Meta(minimum=0, description="FLOPs per sample; null for a variant "
+                                                 "whose forward failed (timing_error says why)")]
     store_bytes: Count | None = None
     search_flops_per_query: Count | None = None
     timing: Timing | None = None
@@ -115,7 +117,10 @@ class CostRow:
     money: Money | None = None
     quality: Quality | None = None
     variant: Annotated[str | None, Meta(description="the quantization of a whole-model quantized variant "
-                                        "(cost.quantize: fp16, int8_dynamic, int8_static); null otherwise")] = None
+                                        "(cost.quantize: fp16, int8_dynamic, int8_static), or the blocks a "
+                                        "layer-dropping variant drops (cost.drop_layers: 'drop "
+                                        "transformer.encoder.layer.3', 'drop transformer.encoder.layer.{3,4}'); "
+                                        "null otherwise")] = None
     file_bytes: Annotated[int | None, Meta(minimum=0, description="bytes of the serialized ONNX model on disk "
                                            "(rows of a quantized target); null otherwise")] = None
 
@@ -123,14 +128,18 @@ class CostRow:
 @dataclass(frozen=True)
 class CostTarget:
     """The output embedding (``kind`` "embedding", reduced by PCA), one linear layer (``kind``
-    "linear", factorized by truncated SVD) or the whole model quantized (``kind`` "quantized", one
-    row per ``cost.quantize`` kind, all at the original's width): its original row, its candidates
-    (smallest first), and the recommended width (the smallest keeping ``quality_floor``; for a
-    quantized target ``recommended_variant``, the smallest file keeping it) with the sentence saying
-    so, a slower-than-original variant said there with its figures."""
+    "linear", factorized by truncated SVD), the whole model quantized (``kind`` "quantized", one
+    row per ``cost.quantize`` kind, all at the original's width) or a layer stack with blocks
+    dropped (``kind`` "drop_layers", named by the stack, one row per ``cost.drop_layers`` variant in
+    the order built, the width its blocks kept): its original row, its candidates (smallest first,
+    for a resized target), and the recommended width (the smallest keeping ``quality_floor``; for a
+    quantized target ``recommended_variant``, the smallest file keeping it; for a drop_layers target
+    ``recommended_variant``, the variant dropping the most blocks that keeps it, ties to the fewest
+    parameters) with the sentence saying so, a slower-than-original variant said there with its
+    figures."""
 
     name: str
-    kind: Literal["embedding", "linear", "quantized"]
+    kind: Literal["embedding", "linear", "quantized", "drop_layers"]
     module_type: str
     width: Positive
     original: CostRow
@@ -138,8 +147,9 @@ class CostTarget:
     recommended: Positive | None
     recommendation: str
     method: str
-    recommended_variant: Annotated[str | None, Meta(description="quantized target: the recommended quantization "
-                                                    "(null otherwise, or when none keeps the floor)")] = None
+    recommended_variant: Annotated[str | None, Meta(description="quantized target: the recommended quantization; "
+                                                    "drop_layers target: the recommended variant's label (null "
+                                                    "otherwise, or when none keeps the floor)")] = None
 
 
 class Prices(TypedDict):

@@ -1,9 +1,11 @@
 """The policy figures of the cost stage: one value per cost target, read from its recommended row
-against its original; and one value per quantization of the quantized target (``cost.quantize``),
-labelled by its kind (``fp16``, ``int8_dynamic``, ``int8_static``)."""
+against its original; one value per quantization of the quantized target (``cost.quantize``),
+labelled by its kind (``fp16``, ``int8_dynamic``, ``int8_static``); and one value per variant of a
+layer-dropping target (``cost.drop_layers``), labelled by its variant (``drop transformer.encoder.layer.3``)."""
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -41,31 +43,39 @@ def _saved(path: str, *, share: bool) -> Callable[[object], float | None]:
     return read
 
 
+_WHOLE_MODEL = ("quantized", "drop_layers")  # targets whose rows are whole-model variants with figures of their own
+
+
 @dataclass(frozen=True)
 class _Resized(Figure):
-    """A figure of each resized cost target (an embedding or a linear layer): the quantized target,
-    all of whose rows keep the original's width, has figures of its own (:class:`_PerQuantization`)."""
+    """A figure of each resized cost target (an embedding or a linear layer): the quantized and the
+    layer-dropping targets, whose rows are labelled variants, have figures of their own (:class:`_PerVariant`)."""
 
     def values(self, document: dict, *, layers: tuple[str, ...] = ("*",),
                role: str = "any") -> Iterator[tuple[str, object]]:
         for target, item in walk(document, self.path, layers=layers, role=role):
-            if not (isinstance(item, dict) and item.get("kind") == "quantized"):
+            if not (isinstance(item, dict) and item.get("kind") in _WHOLE_MODEL):
                 yield target, item if self.read is None else self.read(item)
 
 
 @dataclass(frozen=True)
-class _PerQuantization(Figure):
-    """A figure of each row of the quantized target, labelled by its quantization: ``of_row`` reads
-    a value from ``(row, original row)``."""
+class _PerVariant(Figure):
+    """A figure of each row of every cost target of ``kind`` (quantized, drop_layers), labelled by
+    its variant: ``of_row`` reads a value from ``(row, original row)``. A ``layers`` glob selects a
+    variant by its label (``int8_dynamic``, ``drop transformer.encoder.layer.*``) or by its
+    target's name (``model``, ``transformer.encoder.layer``)."""
 
+    kind: str = ""
     of_row: Callable[[dict, dict], object] | None = None
 
     def values(self, document: dict, *, layers: tuple[str, ...] = ("*",),
                role: str = "any") -> Iterator[tuple[str, object]]:
-        for _, target in walk(document, "cost.targets.*", layers=layers, role=role):
-            if isinstance(target, dict) and target.get("kind") == "quantized":
+        for name, target in walk(document, "cost.targets.*"):
+            if isinstance(target, dict) and target.get("kind") == self.kind:
                 for row in target.get("candidates") or ():
-                    yield str(row.get("variant")), self.of_row(row, target.get("original") or {})
+                    label = str(row.get("variant"))
+                    if any(fnmatch.fnmatchcase(label, glob) or fnmatch.fnmatchcase(name, glob) for glob in layers):
+                        yield label, self.of_row(row, target.get("original") or {})
 
 
 def _row_change(path: str) -> Callable[[dict, dict], float | None]:
@@ -76,21 +86,28 @@ def _row_change(path: str) -> Callable[[dict, dict], float | None]:
     return read
 
 
-_QUANTIZED = "cost.targets.*.candidates.*"
+def _per_variant(prefix: str, kind: str, each: str, size: str, size_path: str) -> dict[str, Figure]:
+    """The four figures of each variant of a ``kind`` target: quality kept, its interval's lower end,
+    the paired latency change and the change of ``size`` (read at ``size_path``)."""
+    path = "cost.targets.*.candidates.*"
+    return {
+        f"{prefix}_quality": _PerVariant(f"{each}: quality kept on the held-out samples (1 = the original's)", path,
+                                         kind=kind, of_row=lambda row, _: _at(row, "quality.retained")),
+        f"{prefix}_quality_low": _PerVariant(f"{each}: lower end of the bootstrap interval of its quality kept", path,
+                                             kind=kind, of_row=lambda row, _: _at(row, "quality.ci_low")),
+        f"{prefix}_latency_change": _PerVariant(f"{each}: ONNX p50 latency / the original's in the same turns - 1 "
+                                                "(above 0: slower)", path, kind=kind,
+                                                of_row=lambda row, _: _at(row, "timing.p50_change")),
+        f"{prefix}_bytes_change": _PerVariant(f"{each}: {size} / the original's - 1", path, kind=kind,
+                                              of_row=_row_change(size_path)),
+    }
 
-QUANTIZED_FIGURES: dict[str, Figure] = {
-    "quantized_quality": _PerQuantization("each cost.quantize variant (labelled by its kind): quality kept on the "
-                                          "held-out samples (1 = the original's)", _QUANTIZED,
-                                          of_row=lambda row, _: _at(row, "quality.retained")),
-    "quantized_quality_low": _PerQuantization("each cost.quantize variant: lower end of the bootstrap interval of "
-                                              "its quality kept", _QUANTIZED,
-                                              of_row=lambda row, _: _at(row, "quality.ci_low")),
-    "quantized_latency_change": _PerQuantization("each cost.quantize variant: ONNX p50 latency / the original's in "
-                                                 "the same turns - 1 (above 0: slower)", _QUANTIZED,
-                                                 of_row=lambda row, _: _at(row, "timing.p50_change")),
-    "quantized_bytes_change": _PerQuantization("each cost.quantize variant: ONNX file bytes / the original's - 1",
-                                               _QUANTIZED, of_row=_row_change("file_bytes")),
-}
+
+QUANTIZED_FIGURES: dict[str, Figure] = _per_variant(
+    "quantized", "quantized", "each cost.quantize variant (labelled by its kind)", "ONNX file bytes", "file_bytes")
+DROPPED_FIGURES: dict[str, Figure] = _per_variant(
+    "dropped", "drop_layers", "each cost.drop_layers variant (labelled 'drop <blocks>')", "float32 model bytes",
+    "model_bytes.float32")
 
 COST_FIGURES: dict[str, Figure] = {
     "resize_recommended": _Resized("each cost target: 1 when a candidate width keeps the quality floor, else 0",
@@ -113,4 +130,5 @@ COST_FIGURES: dict[str, Figure] = {
     "money_saved_per_month": _Resized("each cost target's recommended variant: money per month saved",
                                       "cost.targets.*", read=_saved("money.total_per_month", share=False)),
     **QUANTIZED_FIGURES,
+    **DROPPED_FIGURES,
 }

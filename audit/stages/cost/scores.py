@@ -1,9 +1,13 @@
 """A variant's :class:`~audit.results.Quality` on the held-out probe samples, with its bootstrap
 interval (:mod:`audit.heldout`): recall@k and cosine preservation for a reduced embedding,
 accuracy relative to the original's (labels) or the mean output cosine (no labels) for a
-factorized layer."""
+factorized layer; a whole-model variant's outputs as the stage scores the model's output
+(:func:`output_scorer`)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -14,7 +18,8 @@ from ...outputs import accuracy_values, fidelity_values
 from .quality import cosine_preservation, recall_per_query
 from .result import Quality
 
-__all__ = ["COSINE_POINTS", "INTERVAL", "embedding_quality", "original_embedding_quality", "linear_scorer"]
+__all__ = ["COSINE_POINTS", "INTERVAL", "OutputScorer", "embedding_quality", "original_embedding_quality", "linear_scorer",
+           "output_scorer"]
 
 COSINE_POINTS = 1000  # points whose pairwise cosines are compared
 INTERVAL = (f"{DEFAULT_LEVEL:.0%} percentile bootstrap interval over the held-out samples ({DEFAULT_REPLICATES} "
@@ -68,3 +73,28 @@ def linear_scorer(baseline: torch.Tensor, labels, *, seed: int):
         interval = ratio_interval(found, reference, seed=seed, what="samples (per-sample correctness, paired)")
         return _quality("accuracy retained", retained, details, interval, n)
     return accuracy
+
+
+class OutputScorer(NamedTuple):
+    """How a whole-model variant's outputs are scored against the original's: ``score`` (rows ->
+    Quality), the ``measure``'s name and the ``original`` row's own quality."""
+
+    score: Callable[[torch.Tensor], Quality]
+    measure: str
+    original: Quality
+
+
+def output_scorer(bench, baseline: torch.Tensor, *, embedding: bool, use_accuracy: bool) -> OutputScorer:
+    """A whole-model variant (quantized, layers dropped) scored on the held-out samples as the
+    stage scores the model's output, against the original's rows ``baseline`` there: recall@k of
+    cosine neighbours for an ``embedding`` output, else accuracy relative to the original's
+    (``use_accuracy``: the probe's labels) or the mean output cosine."""
+    if embedding:
+        measure = f"recall@{min(bench.cost.recall_k, baseline.shape[0] - 1)}"
+        full = baseline.numpy()
+        return OutputScorer(lambda rows: embedding_quality(measure, full, rows.numpy(), k=bench.cost.recall_k,
+                                                           seed=bench.seed),
+                            measure, original_embedding_quality(measure, baseline.shape[0]))
+    labels = bench.heldout_labels if use_accuracy else None
+    score = linear_scorer(baseline, labels, seed=bench.seed)
+    return OutputScorer(score, "accuracy retained" if labels is not None else "mean output cosine", score(baseline))

@@ -17,22 +17,40 @@ import dataclasses
 import fnmatch
 import importlib.metadata
 from contextlib import nullcontext
+from dataclasses import dataclass
 
 import numpy as np
 
 from .bench import Bench
 from .candidates import candidate_widths
+from .drop_target import dropped_targets
+from .layer_stacks import DropPlan, plan_dropped
 from .quantize_target import RecommendedVariant, quantized_target
 from .recommend import recommendation_sentence, recommended_row
 from .result import CostResult, CostSettings, CostTarget
 from .scores import COSINE_POINTS, INTERVAL, embedding_quality, linear_scorer, original_embedding_quality
 from .variants import EmbeddingProjector
 
-__all__ = ["plan_factorized", "cost_result", "FLOP_COUNTER"]
+__all__ = ["CostPlan", "plan_cost", "plan_factorized", "cost_result", "FLOP_COUNTER"]
 
 FLOP_COUNTER = ("torch.utils.flop_counter.FlopCounterMode on one sample (dispatcher level: every matmul, attention "
                 "included; a multiply-add is 2 FLOPs; elementwise work not counted)")
 _PER_SAMPLE = "one point per sample"
+
+
+@dataclass(frozen=True)
+class CostPlan:
+    """What the stage checked against the model before the probe runs: the dense layers to
+    factorize and the blocks to drop (None: no ``cost.drop_layers``)."""
+
+    factorized: tuple[str, ...] = ()
+    dropped: DropPlan | None = None
+
+
+def plan_cost(loaded, model, audited: list[str]) -> CostPlan:
+    """``cost.factorize`` and ``cost.drop_layers`` checked against the model (spec errors naming
+    their line)."""
+    return CostPlan(plan_factorized(loaded, model, audited), plan_dropped(loaded, model.module))
 
 
 def plan_factorized(loaded, model, audited: list[str]) -> tuple[str, ...]:
@@ -58,17 +76,21 @@ def _dense_layers(model, audited: list[str]) -> list[str]:
     return model.adapter.dense_layers(model, audited)
 
 
-def cost_result(loaded, model, probe, captured, layers, factorized, use_accuracy: bool, progress) -> CostResult | None:
-    """The cost of resizing the targets; None when the spec has no ``cost`` block."""
+def cost_result(loaded, model, probe, captured, layers, plan: CostPlan, use_accuracy: bool, progress,
+                alignment=None) -> CostResult | None:
+    """The cost of resizing the targets; None when the spec has no ``cost`` block. ``alignment``
+    is the reference stage's result (None when it did not run): ``cost.drop_layers: auto`` reads
+    its layer x layer CKA."""
     cost = loaded.spec.cost
     if cost is None:
         return None
     settings = _settings(cost, model)
     embedding = _embedding_layer(loaded, layers, use_accuracy)
-    if embedding is None and not factorized and not cost.quantize:
+    factorized = plan.factorized
+    if embedding is None and not factorized and not cost.quantize and plan.dropped is None:
         return CostResult("not_computed", "nothing to resize: no output embedding (the output is class scores, not "
-                          "audited, or cost.embedding is no), no audited dense layer selected by cost.factorize and "
-                          "no cost.quantize",
+                          "audited, or cost.embedding is no), no audited dense layer selected by cost.factorize, "
+                          "no cost.quantize and no cost.drop_layers",
                           (), settings, cost.quality_floor)
     bench = model.adapter.bench(loaded, model, probe, progress)
     settings = dataclasses.replace(settings, sequence_length=bench.sequence_length)
@@ -80,6 +102,9 @@ def cost_result(loaded, model, probe, captured, layers, factorized, use_accuracy
         combined = [variant for _, variant in resized if variant is not None] if cost.quantize_combined else []
         targets.append(quantized_target(bench, cost.quantize, embedding=embedding is not None, use_accuracy=use_accuracy,
                                         combined=combined))
+    if plan.dropped is not None:
+        targets += dropped_targets(bench, plan.dropped, alignment, embedding=embedding is not None,
+                                   use_accuracy=use_accuracy)
     return CostResult("ok", "", tuple(targets), settings, cost.quality_floor)
 
 

@@ -23,8 +23,9 @@ __all__ = ["CostView", "CostTargetView", "CostRowView", "Cell", "build", "findin
 _NO_SPEC = Markup("Not computed: the spec has no <code>cost</code> section (add one to cost resizing the output "
                   "embedding and factorizing Linear layers; see the README).")
 _KIND = {"embedding": "output embedding, reduced by PCA", "linear": "Linear layer, factorized by truncated SVD",
-         "quantized": "the whole model, quantized by ONNX Runtime's tools (cost.quantize)"}
-_WIDTH_HEADER = {"embedding": "Width", "linear": "Rank", "quantized": "Output width"}
+         "quantized": "the whole model, quantized by ONNX Runtime's tools (cost.quantize)",
+         "drop_layers": "a layer stack, blocks dropped (cost.drop_layers)"}
+_WIDTH_HEADER = {"embedding": "Width", "linear": "Rank", "quantized": "Output width", "drop_layers": "Blocks kept"}
 
 
 @dataclass(frozen=True)
@@ -148,10 +149,12 @@ def _target(target: results.CostTarget, settings: results.CostSettings) -> CostT
 def _row(row: results.CostRow, target: results.CostTarget) -> CostRowView:
     base, original = target.original, row is target.original
     money = row.money.total_per_month if row.money else None
-    recommended = row.variant == target.recommended_variant if target.kind == "quantized" else \
+    recommended = row.variant == target.recommended_variant if row.variant is not None else \
         target.recommended == row.width
+    proposed = ", ".join(row.sources)
     return CostRowView(
-        width=fmt_int(row.width), sources=", ".join(row.sources), original=original,
+        width=fmt_int(row.width), sources=proposed if row.variant in (None, proposed) else f"{row.variant}; {proposed}",
+        original=original,
         recommended=recommended and not original, model=_model_cell(row, base, original),
         flops=Cell(fmt_flops(row.flops_per_sample), _change(row.flops_per_sample, base.flops_per_sample, original)),
         store=Cell(fmt_bytes(row.store_bytes) if row.store_bytes is not None else NONE,
@@ -232,19 +235,27 @@ def _figure(ctx: ReportContext, cost: results.CostResult) -> FigureView | None:
         return None
     curves, chosen = [], []
     for target in targets:
-        rows = sorted((*target.candidates, target.original), key=lambda row: row.width)
+        rows = sorted((*target.candidates, target.original),  # at one width, the recommended variant first: it is ringed
+                      key=lambda row: (row.width, row.variant != target.recommended_variant))
         qualities = [row.quality for row in rows]
         curves.append(plots.Curve(label=target.name, x=[row.width / target.width for row in rows],
                                   y=[q.retained if q else None for q in qualities],
                                   lows=[q.ci_low if q else None for q in qualities],
                                   highs=[q.ci_high if q else None for q in qualities]))
-        chosen.append(target.recommended / target.width if target.recommended else None)
+        chosen.append(_chosen_width(target) / target.width if _chosen_width(target) else None)
     svg = plots.quality_vs_size(curves, cost.quality_floor, chosen)
-    caption = ("Quality kept against size: each target's candidate widths (or ranks) as a share of the original, "
-               "with the quality each keeps (recall@k for an embedding, accuracy relative to the original with "
+    caption = ("Quality kept against size: each target's candidate widths (or ranks, or blocks kept) as a share of "
+               "the original, with the quality each keeps (recall@k for an embedding, accuracy relative to the original with "
                "labels, else the mean cosine of outputs) on the held-out samples, with its 95% bootstrap interval as "
                "an error bar. The dashed line is the quality floor; a ring marks each target's recommended width.")
     return ctx.figures.add("cost", svg, caption, "Line chart of quality retained against relative width per target")
+
+
+def _chosen_width(target: results.CostTarget) -> int | None:
+    """The recommended row's width: a layer-dropping target's is its recommended variant's blocks kept."""
+    if target.recommended_variant is None:
+        return target.recommended
+    return next(row.width for row in target.candidates if row.variant == target.recommended_variant)
 
 
 def decision(ctx: ReportContext) -> PageDecision | None:

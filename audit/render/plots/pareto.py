@@ -23,9 +23,9 @@ _FRONT_STYLES = ("-", ":", "-.")
 
 def pareto_fronts(panels: Sequence[ParetoPanel], floor: float) -> str:
     """One panel per cost side by side, sharing the quality axis; each series keeps its colour and
-    marker in every panel, and the legend (right of the last panel) names them."""
+    marker in every panel, and the legend below the panels names them."""
     with matplotlib.rc_context(STYLE):
-        fig = Figure(figsize=(PAGE_WIDTH_IN, 3.0), layout="constrained")
+        fig = Figure(figsize=(PAGE_WIDTH_IN, 3.6), layout="constrained")
         axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
         for ax, panel in zip(axes, panels):
             _panel(ax, panel, floor)
@@ -34,16 +34,15 @@ def pareto_fronts(panels: Sequence[ParetoPanel], floor: float) -> str:
         for ax in axes:  # a series or front missing from one panel is still named
             for handle, label in zip(*ax.get_legend_handles_labels()):
                 handles.setdefault(label, handle)
-        axes[-1].legend(list(handles.values()), list(handles), loc="upper left", bbox_to_anchor=(1.0, 1.0),
-                        borderaxespad=0.2, handlelength=1.4, title="variant", title_fontsize=7.5, alignment="left",
-                        fontsize=6.5)
+        fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncols=3, handlelength=1.4,
+                   fontsize=6.5, frameon=False)
         return to_svg(fig, "pareto")
 
 
 def _legend_label(label: str) -> str:
     """A variant's name for the legend: a quantized resized variant on two lines."""
     kind, plus, resized = label.partition(" + ")
-    return f"{kind} +\n{tick(resized, 34)}" if plus else tick(label, 34)
+    return f"{kind} +\n{tick(resized, 48)}" if plus else tick(label, 48)
 
 
 def _panel(ax, panel: ParetoPanel, floor: float) -> None:

@@ -92,7 +92,10 @@ def _intro(cost: results.CostResult) -> Markup:
     return Markup(
         "Each candidate width is built for real and measured as a whole model: the output embedding projected by "
         "PCA to k dimensions, or one Linear layer factorized at rank r. Candidates come from the measurements "
-        "(ID with a safety margin, effective rank, PCA at 95% and 99% of the variance) and the spec. Changes are "
+        "(ID with a safety margin, effective rank, PCA at 95% and 99% of the variance) and the spec. Whole-model "
+        "variants are measured the same way: the model quantized by ONNX Runtime's tools (cost.quantize, alone "
+        "and at each recommended width or rank) and the model without blocks of a layer stack "
+        "(cost.drop_layers). Changes are "
         "against the original row; the recommended row (bold) is the smallest keeping at least {floor} of the "
         "quality. Quality is measured on the probe samples held out from every fit (the PCA never saw them), "
         "with its 95% bootstrap interval over them in brackets. A variant's latency reads the original's p50 "

@@ -25,7 +25,8 @@ def pareto_fronts(panels: Sequence[ParetoPanel], floor: float) -> str:
     """One panel per cost side by side, sharing the quality axis; each series keeps its colour and
     marker in every panel, and the legend below the panels names them."""
     with matplotlib.rc_context(STYLE):
-        fig = Figure(figsize=(PAGE_WIDTH_IN, 3.6), layout="constrained")
+        rows = -(-(sum(len(panel.series) for panel in panels[:1]) + len(panels[0].fronts) + 1) // 3)
+        fig = Figure(figsize=(PAGE_WIDTH_IN, 3.0 + 0.16 * rows))  # fixed margins: a constrained layout costs draws
         axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
         for ax, panel in zip(axes, panels):
             _panel(ax, panel, floor)
@@ -34,8 +35,11 @@ def pareto_fronts(panels: Sequence[ParetoPanel], floor: float) -> str:
         for ax in axes:  # a series or front missing from one panel is still named
             for handle, label in zip(*ax.get_legend_handles_labels()):
                 handles.setdefault(label, handle)
-        fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncols=3, handlelength=1.4,
-                   fontsize=6.5, frameon=False)
+        legend_in = 0.16 * rows + 0.15
+        fig.subplots_adjust(left=0.1, right=0.98, top=0.97, wspace=0.06,
+                            bottom=(legend_in + 0.45) / fig.get_figheight())
+        fig.legend(list(handles.values()), list(handles), loc="lower center", bbox_to_anchor=(0.5, 0.0), ncols=3,
+                   handlelength=1.4, fontsize=6.5, frameon=False)
         return to_svg(fig, "pareto")
 
 

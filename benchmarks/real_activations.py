@@ -4,6 +4,7 @@
     bash benchmarks/get_mpnet.sh                           # once: MPNet for the d = 768 row
     python benchmarks/real_activations.py                  # n = 20,000 token states per layer
     python benchmarks/real_activations.py --points 5000
+    python benchmarks/real_activations.py --cache /tmp/acts.npz   # capture once, rerun on the same points
 
 The models run on the MiniLM example's probe sentences through model-audit's own loader and
 capture; every real token of a text is a point (padding skipped). all-MiniLM-L6-v2 (the PyPI
@@ -61,18 +62,33 @@ def captured(model_section: str, layers: dict[str, str], points: int, texts: int
     return {label: found.layers[name].matrix for name, label in layers.items()}
 
 
+def all_captured(points: int, texts: int) -> dict[str, np.ndarray]:
+    """The benchmark's matrices: MiniLM's, then MPNet's when benchmarks/get_mpnet.sh has fetched it."""
+    matrices = captured(MINILM, MINILM_LAYERS, points, texts)
+    if (MPNET / "model.safetensors").exists():
+        matrices.update(captured(f"{{kind: transformers, path: '{MPNET}'}}", MPNET_LAYERS, points, texts))
+    else:
+        print(f"no {MPNET.relative_to(ROOT)}: the MPNet row (d = 768) is skipped (bash benchmarks/get_mpnet.sh)")
+    return matrices
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--points", type=int, default=20_000, help="token points per layer (a seeded sample)")
     parser.add_argument("--texts", type=int, default=2_000, help="probe sentences run through the model")
+    parser.add_argument("--cache", type=Path, help="an .npz of the captured matrices: written when missing, read "
+                        "when present (rerun the estimators on the very same points without capturing again)")
     args = parser.parse_args()
     rate = matmul_rate()
     print(f"torch float32 matmul: {rate / 1e9:.0f} GFLOP/s on {torch.get_num_threads()} threads")
-    matrices = captured(MINILM, MINILM_LAYERS, args.points, args.texts)
-    if (MPNET / "model.safetensors").exists():
-        matrices.update(captured(f"{{kind: transformers, path: '{MPNET}'}}", MPNET_LAYERS, args.points, args.texts))
+    if args.cache is not None and args.cache.exists():
+        with np.load(args.cache) as stored:
+            matrices = {label: stored[label] for label in stored.files}
+        print(f"read {len(matrices)} captured matrices from {args.cache}")
     else:
-        print(f"no {MPNET.relative_to(ROOT)}: the MPNet row (d = 768) is skipped (bash benchmarks/get_mpnet.sh)")
+        matrices = all_captured(args.points, args.texts)
+        if args.cache is not None:
+            np.savez(args.cache, **matrices)
     print(HEADER)
     for label, matrix in matrices.items():
         report(np.ascontiguousarray(matrix, dtype=np.float32), rate, label)

@@ -17,11 +17,13 @@ __all__ = ["Delta", "Comparison", "compare", "LAYER_FIGURES", "MODEL_FIGURES", "
 LAYER_FIGURES = ("id", "redundancy_rate", "width")
 MODEL_FIGURES = ("accuracy", "accuracy_per_id", "parameters", "redundant_head_groups", "token_id",
                  "token_redundancy_rate", "reference_min_cka", "layer_drop_candidates", "warnings", "failed_metrics")
-# Stage figures with one value per layer, shown side by side where either audit carries them:
+# Stage figures with one value per layer (or per variant), shown side by side where either audit carries them:
 # (title, figures); a table with no value in either audit is left out.
 STAGE_TABLES = (
     ("Alignment with each audit's reference", ("reference_cka", "reference_overlap")),
     ("Checkpoint trajectories: change from the first step to the last", ("checkpoint_id_change", "checkpoint_rank_change")),
+    ("Whole-model variants (cost.quantize, cost.drop_layers): quality kept and latency change",
+     ("quantized_quality", "quantized_latency_change", "dropped_quality", "dropped_latency_change")),
 )
 
 
@@ -84,13 +86,15 @@ def _layer_deltas(base: dict, new: dict) -> list[Delta]:
 
 
 def _per_layer_deltas(base: dict, new: dict, names: tuple[str, ...]) -> list[Delta]:
-    """The stage figures ``names`` (one value per layer) of each layer either audit has them for."""
+    """The stage figures ``names`` (one value per layer or variant) of each target either audit
+    has one of them for; a figure neither audit has for a target is left out of its rows."""
     figures = derived_figures()
     old_values = {name: dict(figures[name].values(base)) for name in names}
     new_values = {name: dict(figures[name].values(new)) for name in names}
-    layers = list(dict.fromkeys([*new_values[names[0]], *old_values[names[0]]]))
-    return [Delta(layer, figure, _number(old_values[figure].get(layer)), _number(new_values[figure].get(layer)))
-            for layer in layers if layer != "model" for figure in names]
+    targets = list(dict.fromkeys(target for name in names for target in [*new_values[name], *old_values[name]]))
+    return [Delta(target, figure, _number(old_values[figure].get(target)), _number(new_values[figure].get(target)))
+            for target in targets if target != "model" for figure in names
+            if target in old_values[figure] or target in new_values[figure]]
 
 
 def _model_deltas(base: dict, new: dict) -> list[Delta]:

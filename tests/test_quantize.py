@@ -209,3 +209,17 @@ def test_bad_quantize_values_are_one_line_errors(tmp_path, capsys, value, expect
     spec = write(tmp_path, GOOD + f"cost:\n  quantize: {value}\n")
     line = one_error_line(capsys, ["validate", str(spec)])
     assert str(spec) in line and expected in line
+
+
+def test_compare_shows_each_quantized_variant_side_by_side(digits):
+    from audit.compare import compare
+
+    base = json.loads(json.dumps(digits.to_dict()))
+    new = json.loads(json.dumps(base))
+    new["cost"]["targets"][0]["candidates"][1]["quality"]["retained"] = 0.5  # int8_dynamic kept less
+    tables = dict(compare(base, new).stage_tables)
+    (deltas,) = [deltas for title, deltas in tables.items() if title.startswith("Whole-model variants")]
+    quality = {delta.target: delta for delta in deltas if delta.figure == "quantized_quality"}
+    assert list(quality) == KINDS and quality["int8_dynamic"].new == 0.5
+    assert quality["int8_dynamic"].change == 0.5 - quality["int8_dynamic"].base and quality["fp16"].change == 0
+    assert not any(delta.figure.startswith("dropped") for delta in deltas)  # no variant of that kind here

@@ -25,7 +25,7 @@ def pareto_fronts(panels: Sequence[ParetoPanel], floor: float) -> str:
     """One panel per cost side by side, sharing the quality axis; each series keeps its colour and
     marker in every panel, and the legend below the panels names them."""
     with matplotlib.rc_context(STYLE):
-        rows = -(-(sum(len(panel.series) for panel in panels[:1]) + len(panels[0].fronts) + 1) // 3)
+        rows = -(-(len(panels[0].series) + len(panels[0].fronts) + 1) // 3)  # legend rows: series, fronts, original
         fig = Figure(figsize=(PAGE_WIDTH_IN, 3.0 + 0.16 * rows))  # fixed margins: a constrained layout costs draws
         axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
         for ax, panel in zip(axes, panels):

@@ -10,9 +10,8 @@ from ...render.view.figure_book import FigureView
 from . import result as results
 from .pareto import VariantPoint, by_measure, front, variant_points
 
-__all__ = ["VARIANT_KINDS", "pareto_figure"]
+__all__ = ["pareto_figure"]
 
-VARIANT_KINDS = ("quantized", "drop_layers")  # targets whose rows are labelled variants of the whole model
 _AXES = (("latency", "ONNX p50 latency / original's"), ("size", "bytes / original's"))
 
 
@@ -54,5 +53,5 @@ def _series(placed: list[VariantPoint]) -> dict[str, list[VariantPoint]]:
     model (each quantization, each set of layers dropped)."""
     groups: dict[str, list[VariantPoint]] = {}
     for point in placed:
-        groups.setdefault(point.label if point.kind in VARIANT_KINDS else point.target, []).append(point)
+        groups.setdefault(point.label if point.kind in results.WHOLE_MODEL_KINDS else point.target, []).append(point)
     return groups

@@ -22,20 +22,41 @@ from .recommend import quantized_choice, quantized_sentence
 from .result import CostRow, CostTarget
 from .scores import INTERVAL, output_scorer
 
-__all__ = ["QUANTIZED_NAME", "RecommendedVariant", "quantized_target"]
+__all__ = ["QUANTIZED_NAME", "RecommendedVariant", "quantized_target", "recommended_variant"]
 
 QUANTIZED_NAME = "model"  # the target's name: the whole model
 
 
 @dataclass(frozen=True)
 class RecommendedVariant:
-    """A resized target's recommended variant, rebuilt on demand to be quantized: ``label`` says
-    what it changes ("sentence_embedding at width 128"), ``width`` is the whole model's output
-    width with it (None: the original's), ``build()`` a context manager yielding the variant."""
+    """A resized target's recommended variant, to be quantized: ``label`` says what it changes
+    ("sentence_embedding at width 128"), ``width`` is the whole model's output width with it
+    (None: the original's), ``row`` its measured row (parameters, FLOPs), ``onnx()`` its
+    serialized graph."""
 
     label: str
     width: int | None
-    build: Callable[[], AbstractContextManager]
+    row: CostRow
+    onnx: Callable[[], bytes]
+
+
+def recommended_variant(bench: BenchBase, target: CostTarget, pending: Sequence[PendingRow], label: str,
+                        width: int | None, build: Callable[[], AbstractContextManager]) -> RecommendedVariant | None:
+    """``target``'s recommended variant (None without one), its graph the export its row was timed
+    on (``pending``, in the order of the target's candidates), or built again with ``build()``
+    (a context manager yielding the variant) when there is none (not measured, or it failed)."""
+    index = next((i for i, row in enumerate(target.candidates) if row.width == target.recommended), None)
+    if index is None:
+        return None
+    prepared = pending[index].prepared
+
+    def onnx() -> bytes:
+        if not isinstance(prepared, str):
+            return prepared.model
+        with build() as variant:
+            return bench.variant_onnx(variant)
+
+    return RecommendedVariant(label, width, target.candidates[index], onnx)
 
 
 def quantized_target(bench: BenchBase, kinds, *, embedding: bool, use_accuracy: bool,
@@ -55,10 +76,9 @@ def quantized_target(bench: BenchBase, kinds, *, embedding: bool, use_accuracy: 
                                    file_bytes=len(source))
     made = [_pending(bench, kind, kind, source, original, heldout, calibration, score) for kind in kinds]
     for variant in combined:
-        with variant.build() as built:
-            shaped = dataclasses.replace(original, width=variant.width or original.width,
-                                         parameters=bench.parameters(built), flops_per_sample=bench.flops(built))
-            resized = bench.variant_onnx(built)
+        shaped = dataclasses.replace(original, width=variant.width or original.width,
+                                     parameters=variant.row.parameters, flops_per_sample=variant.row.flops_per_sample)
+        resized = variant.onnx()
         made += [_pending(bench, f"{kind} + {variant.label}", kind, resized, shaped, heldout, calibration, score)
                  for kind in kinds]
     rows = [dataclasses.replace(row, variant=label, file_bytes=size)

@@ -8,7 +8,12 @@ from typing import Annotated, ClassVar, Literal, TypedDict
 
 from ...results import Meta
 
-__all__ = ["CostResult", "CostRow", "CostSettings", "CostTarget", "ModelBytes", "Money", "Prices", "Quality", "Timing"]
+__all__ = ["CostResult", "CostRow", "CostSettings", "CostTarget", "ModelBytes", "Money", "Prices", "Quality", "Timing",
+           "WHOLE_MODEL_KINDS"]
+
+# target kinds whose rows are labelled variants of the whole model (``variant``, ``recommended_variant``),
+# not widths of one layer
+WHOLE_MODEL_KINDS = ("quantized", "drop_layers")
 
 Count = Annotated[int, Meta(minimum=0)]
 Positive = Annotated[int, Meta(minimum=1)]

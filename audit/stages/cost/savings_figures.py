@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from ...policy.figure import Figure
 from ...policy.paths import at as _at
 from ...policy.paths import walk
+from .result import WHOLE_MODEL_KINDS
 
 __all__ = ["COST_FIGURES"]
 
@@ -43,9 +44,6 @@ def _saved(path: str, *, share: bool) -> Callable[[object], float | None]:
     return read
 
 
-_WHOLE_MODEL = ("quantized", "drop_layers")  # targets whose rows are whole-model variants with figures of their own
-
-
 @dataclass(frozen=True)
 class _Resized(Figure):
     """A figure of each resized cost target (an embedding or a linear layer): the quantized and the
@@ -54,7 +52,7 @@ class _Resized(Figure):
     def values(self, document: dict, *, layers: tuple[str, ...] = ("*",),
                role: str = "any") -> Iterator[tuple[str, object]]:
         for target, item in walk(document, self.path, layers=layers, role=role):
-            if not (isinstance(item, dict) and item.get("kind") in _WHOLE_MODEL):
+            if not (isinstance(item, dict) and item.get("kind") in WHOLE_MODEL_KINDS):
                 yield target, item if self.read is None else self.read(item)
 
 

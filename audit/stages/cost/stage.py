@@ -25,7 +25,7 @@ from .bench import Bench
 from .candidates import candidate_widths
 from .drop_target import dropped_targets
 from .layer_stacks import DropPlan, plan_dropped
-from .quantize_target import RecommendedVariant, quantized_target
+from .quantize_target import RecommendedVariant, quantized_target, recommended_variant
 from .recommend import recommendation_sentence, recommended_row
 from .result import CostResult, CostSettings, CostTarget
 from .scores import COSINE_POINTS, INTERVAL, embedding_quality, linear_scorer, original_embedding_quality
@@ -161,8 +161,8 @@ def _embedding_target(bench: Bench, layer, captured) -> tuple[CostTarget, Recomm
               f"over {min(COSINE_POINTS, heldout.shape[0]):,} of them.")
     target = _target(layer, "embedding", original, rows, cost.quality_floor, method)
     width = target.recommended
-    return target, None if width is None else RecommendedVariant(
-        f"{layer.name} at width {width}", width, lambda: nullcontext(bench.projected(projector.axes(width))))
+    return target, recommended_variant(bench, target, pending, f"{layer.name} at width {width}", width,
+                                       lambda: nullcontext(bench.projected(projector.axes(width))))
 
 
 def _split_rows(captured, split) -> tuple[np.ndarray, np.ndarray]:
@@ -195,8 +195,8 @@ def _linear_target(bench: Bench, layer, use_accuracy: bool) -> tuple[CostTarget,
               f"with a {INTERVAL}.")
     target = _target(layer, "linear", original, rows, cost.quality_floor, method, module_type=bench.linear_kind)
     rank = target.recommended
-    return target, None if rank is None else RecommendedVariant(
-        f"{layer.name} at rank {rank}", None, lambda: bench.factorized(layer.name, rank))
+    return target, recommended_variant(bench, target, pending, f"{layer.name} at rank {rank}", None,
+                                       lambda: bench.factorized(layer.name, rank))
 
 
 def _target(layer, kind, original, rows, floor, method, module_type=None) -> CostTarget:

@@ -15,7 +15,7 @@ from ...render.view.figure_book import FigureView
 from ...render.view.format import NONE, breakable, fmt_bounds, fmt_bytes, fmt_flops, fmt_int, fmt_latency, fmt_money, fmt_pct
 from ...render.view.model import KEEP_ROWS, Fact, PageDecision
 from . import result as results
-from .pareto_view import VARIANT_KINDS, pareto_figure
+from .pareto_view import pareto_figure
 from .recommend import FINDING
 
 __all__ = ["CostView", "CostTargetView", "CostRowView", "Cell", "build", "finding"]
@@ -198,10 +198,15 @@ def _latency(timing: results.Timing | None, original: bool) -> Cell:
         return Cell(NONE)
     if original or not timing.reference_p50_s:
         return Cell(fmt_latency(timing.p50_s), f"p95 {fmt_latency(timing.p95_s)}, timed alone")
+    return Cell(f"{fmt_latency(timing.reference_p50_s)} \u2192 {fmt_latency(timing.p50_s)}",
+                f"{_paired_change(timing)} over {fmt_int(timing.repeats)} turns")
+
+
+def _paired_change(timing: results.Timing) -> str:
+    """A variant's p50 change against the original in the same turns, with its interval: ``+8% [+6%, +11%]``."""
     spread = "" if timing.p50_change_low is None else \
         f" [{_signed(timing.p50_change_low)}, {_signed(timing.p50_change_high)}]"
-    return Cell(f"{fmt_latency(timing.reference_p50_s)} \u2192 {fmt_latency(timing.p50_s)}",
-                f"{_signed(timing.p50_change)}{spread} over {fmt_int(timing.repeats)} turns")
+    return f"{_signed(timing.p50_change)}{spread}"
 
 
 def _pct1(value: float | None) -> str:
@@ -287,13 +292,11 @@ def _step(target: results.CostTarget) -> str:
 def _slower_line(cost: results.CostResult) -> str:
     """One finding naming each measured variant of the whole model (quantized, layers dropped)
     whose ONNX p50 is above the original's in the same turns, with the change and its interval."""
-    rows = [row for target in cost.targets if target.kind in VARIANT_KINDS for row in target.candidates
+    rows = [row for target in cost.targets if target.kind in results.WHOLE_MODEL_KINDS for row in target.candidates
             if row.timing and row.timing.p50_change is not None and row.timing.p50_change > 0]
     if not rows:
         return ""
-    changes = ", ".join(f"{row.variant} {_signed(row.timing.p50_change)}" + (
-        "" if row.timing.p50_change_low is None else
-        f" [{_signed(row.timing.p50_change_low)}, {_signed(row.timing.p50_change_high)}]") for row in rows)
+    changes = ", ".join(f"{row.variant} {_paired_change(row.timing)}" for row in rows)
     return f"{FINDING}{len(rows)} measured variant{'s are' if len(rows) > 1 else ' is'} slower than the original " \
            f"(ONNX p50 in the same turns): {changes}."
 

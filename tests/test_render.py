@@ -178,7 +178,9 @@ def test_id_above_the_width_renders_as_the_width_with_its_note(result):
                        ci_level=0.95, ci_method="percentile bootstrap", n_used=500, unit="dimensions")
     layer = result.layers[0]
     narrow = with_layer(result, 0, width=1, metrics={**layer.metrics, result.primary_id: capped_at_width(raw, 1)})
-    visible = text_of(html.render(narrow))
+    # the tables' text, not the figures': a latency axis of the cost section's Pareto figure may
+    # carry a "104%" tick, as timings vary from run to run
+    visible = text_of(re.sub(r"<svg.*?</svg>", "", html.render(narrow), flags=re.S))
     assert "estimate 1.036 above the width 1; reported as 1" in visible  # the value tables' footnote
     assert "104%" not in visible and "-3.6%" not in visible and "-4%" not in visible
     # the layers-at-a-glance row: ID 1 [0.95, 1], 100% of the width, redundancy 0.0% [0.0%, 5.0%]

@@ -11,6 +11,7 @@ import torch
 
 from . import _knn_kernels as kernels
 from . import _knn_projection as projection
+from ._knn_fill import fill_rows
 
 _EXTRA_CANDIDATES = 16  # candidates kept beyond k (8: 4,085 of MPNet's 20,000 token states failed the certificate, 16: 2,818)
 _ROWS_WIDTH = 4  # column blocks of a search of some rows: this many row blocks wide
@@ -24,8 +25,9 @@ def _empty_heaps(n_rows: int, keep: int):
 
 
 def _search_symmetric(points, sq_norms, keep, block_size):
-    """Every point against every other, over block pairs (I, J >= I): the diagonal first, then
-    pairs further and further apart in the search order."""
+    """Every point against every other, over block pairs (I, J >= I): the diagonal first (each
+    row's first block, selected into its empty heap), then pairs further and further apart in
+    the search order."""
     n_points = points.shape[0]
     heap_values, heap_indices, roots = _empty_heaps(n_points, keep)
     positions = np.arange(n_points)
@@ -35,8 +37,9 @@ def _search_symmetric(points, sq_norms, keep, block_size):
         for row_start, col_start in zip(starts, starts[offset:]):
             rows, cols = slice(row_start, row_start + block_size), slice(col_start, col_start + block_size)
             dots = (points[rows] @ points[cols].T).numpy()
-            kernels.push_rows(dots, sq_norms[rows], sq_norms[cols], positions[rows], row_start, col_start,
-                              heap_values, heap_indices, roots)
+            offer_rows = kernels.push_rows if offset else fill_rows
+            offer_rows(dots, sq_norms[rows], sq_norms[cols], positions[rows], row_start, col_start,
+                       heap_values, heap_indices, roots)
             if offset:
                 kernels.push_columns(dots, sq_norms[rows], sq_norms[cols], row_start, col_start,
                                      heap_values, heap_indices, roots, n_chunks)
@@ -56,11 +59,12 @@ def _search_rows(points, sq_norms, queries, keep, block_size):
     for row_start in range(0, queries.size, block_size):
         rows = slice(row_start, row_start + block_size)
         nearest_first = torch.cdist(query_points[rows].mean(dim=0, keepdim=True), col_centres)[0].argsort()
-        for col_start in col_starts[nearest_first.numpy()]:
+        for visit, col_start in enumerate(col_starts[nearest_first.numpy()]):
             cols = slice(col_start, col_start + width)
             dots = (query_points[rows] @ points[cols].T).numpy()
-            kernels.push_rows(dots, sq_norms[queries[rows]], sq_norms[cols], queries[rows], row_start, int(col_start),
-                              heap_values, heap_indices, roots)
+            offer_rows = kernels.push_rows if visit else fill_rows
+            offer_rows(dots, sq_norms[queries[rows]], sq_norms[cols], queries[rows], row_start, int(col_start),
+                       heap_values, heap_indices, roots)
     return roots, heap_indices
 
 

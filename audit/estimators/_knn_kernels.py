@@ -21,10 +21,9 @@ _TWO = np.float32(2.0)
 
 
 @numba.njit(inline="always")
-def _heap_replace_root(values, indices, value, index):
-    """Replace the root (largest) of one max-heap row and restore the heap property."""
-    size = values.shape[0]
-    pos = 0
+def _sift_down(values, indices, pos, size):
+    """Move the entry at ``pos`` of a max-heap row down until its children are no larger."""
+    value, index = values[pos], indices[pos]
     while True:
         child = 2 * pos + 1
         if child >= size:
@@ -38,6 +37,14 @@ def _heap_replace_root(values, indices, value, index):
         pos = child
     values[pos] = value
     indices[pos] = index
+
+
+@numba.njit(inline="always")
+def _heap_replace_root(values, indices, value, index):
+    """Replace the root (largest) of one max-heap row and restore the heap property."""
+    values[0] = value
+    indices[0] = index
+    _sift_down(values, indices, 0, values.shape[0])
 
 
 @numba.njit(inline="always")

@@ -31,7 +31,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from estimators import HEADER, matmul_rate, report  # noqa: E402
+from estimators import HEADER, REPEATS, add_repeats_option, matmul_rate, report  # noqa: E402
 
 from audit.batches import batches, n_batches  # noqa: E402
 from audit.capture import CaptureSettings, capture  # noqa: E402
@@ -78,7 +78,9 @@ def main():
     parser.add_argument("--texts", type=int, default=2_000, help="probe sentences run through the model")
     parser.add_argument("--cache", type=Path, help="an .npz of the captured matrices: written when missing, read "
                         "when present (rerun the estimators on the very same points without capturing again)")
+    add_repeats_option(parser)
     args = parser.parse_args()
+    REPEATS[0] = args.repeats
     rate = matmul_rate()
     print(f"torch float32 matmul: {rate / 1e9:.0f} GFLOP/s on {torch.get_num_threads()} threads")
     if args.cache is not None and args.cache.exists():

@@ -16,6 +16,7 @@ import torch
 from . import __version__
 from .audit_warnings import layer_warnings
 from .capture import capture_probe
+from .estimators._bootstrap import shared_draws
 from .estimators.knn import resolve_device
 from .layers import select_layers
 from .metrics import ID_PREFERENCE, LayerData, compute_layer, neighbors_needed, registry
@@ -54,8 +55,9 @@ def run_audit(loaded, progress: Progress | None = None, *, gate: Gate | None = N
     tick = time.perf_counter()
     selected = spec.selected_metrics()
     primary = next((name for name in ID_PREFERENCE if name in selected), None)
-    context.layers = layers = tuple(_layer_result(captured.layers[name], spec, selected, primary, probe.labels, task,
-                                                  progress) for name in context.layer_names)
+    with shared_draws():  # layers of equal point counts draw the same bootstrap counts: once for all of them
+        context.layers = layers = tuple(_layer_result(captured.layers[name], spec, selected, primary, probe.labels,
+                                                      task, progress) for name in context.layer_names)
     timings["metrics_s"] = time.perf_counter() - tick
     for stage in enabled:
         tick = time.perf_counter()

@@ -31,7 +31,7 @@ def compute_layer(layer: LayerData, selected: dict) -> dict[str, MetricResult]:
     """Every selected metric (``{name: params}``) on ``layer``, in the given order."""
     metrics = registry()
     results = {}
-    with shared_draws():  # bootstraps over the same points draw the same counts: once per layer
+    with shared_draws():  # bootstraps over the same points draw the same counts: once (the audit's scope spans layers)
         for name, params in selected.items():
             definition = metrics[name]
             try:

@@ -61,8 +61,18 @@ def timed(function, *args, runs=None, **kwargs):
     return best, result
 
 
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of runs, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
 def add_repeats_option(parser) -> None:
-    parser.add_argument("--repeats", type=int, default=3, help="runs of each timing, ours and the peers' alike; "
+    parser.add_argument("--repeats", type=_at_least_one, default=3, help="runs of each timing, ours and the peers' alike; "
                         "the fastest is reported (default 3)")
 
 
